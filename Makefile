@@ -1,0 +1,41 @@
+# Thin wrapper over the CMake presets; CMakePresets.json holds the real configuration.
+#   make run    set up, build `release`, run the main job
+#   make test   set up, build `debug` (ASan+UBSan), run the whole suite
+# The machine this targets has 2 cores; override with `make JOBS=n`.
+
+JOBS ?= 2
+RMAPCHECK := build/release/tools/rmapcheck
+
+.PHONY: all run test build build-debug deps clean format
+
+all: build
+
+# Only does work (apt-get) when a package is missing.
+deps:
+	./ci/setup-deps.sh
+
+build: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+
+build-debug: deps
+	cmake --preset debug
+	cmake --build --preset debug -j $(JOBS)
+
+# The main job: replay every regression trace against the model. Builds only the
+# program it runs; `make build` builds everything.
+run: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS) --target rmapcheck
+	$(RMAPCHECK) replay --all corpus/regressions
+
+test: build-debug
+	ctest --preset debug --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf build
+
+# Formats tracked C++ sources with the repository's .clang-format.
+format:
+	@if ! command -v clang-format >/dev/null; then echo "format: clang-format not installed"; exit 0; fi; \
+	git ls-files --cached --others --exclude-standard -- '*.cpp' '*.hpp' | xargs -r clang-format -i --style=file
