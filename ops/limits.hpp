@@ -1,0 +1,34 @@
+#pragma once
+// Geometry and limits of one simulated machine. Every side (model, impl, decoder,
+// oracle) reads the same struct, so a run is fully described by it plus the ops.
+
+#include <cstdint>
+
+namespace ops {
+
+struct Limits {
+  unsigned hpage_order = 3;          // a huge page covers 2^hpage_order pages
+  unsigned max_processes = 8;        // live processes; fork past it: EAGAIN
+  unsigned max_vmas = 32;            // per process (max_map_count); past it: ENOMEM
+  uint64_t address_space = 0x1000;   // vpns lie in [0, address_space) (TASK_SIZE)
+  uint64_t max_pages = 256;          // mapped pages per process (RLIMIT_AS); past it: ENOMEM
+  unsigned frames = 512;             // memory frames (page cache, anon, shmem)
+  unsigned swap_slots = 256;
+  unsigned files = 4;                // files 0..files-1 exist from the start
+  uint64_t initial_file_pages = 16;  // size of every file at start
+  uint64_t max_file_pages = 64;      // file size limit; past it: EFBIG
+  unsigned max_pins = 32;            // live long-term pins; past it: ENOMEM
+  bool thp_always = false;           // THP "always": no hugepage advice needed
+  unsigned max_ops = 256;            // fuzz decoder: ops per input
+
+  uint64_t hpage_pages() const { return uint64_t{1} << hpage_order; }
+  bool operator==(const Limits&) const = default;
+};
+
+// The content page `pgoff` of file `file` has before anyone writes it. Readable in a
+// trace: file 2 page 5 holds 3005.
+inline uint64_t file_initial_value(unsigned file, uint64_t pgoff) {
+  return (uint64_t{file} + 1) * 1000 + pgoff;
+}
+
+}  // namespace ops
