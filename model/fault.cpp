@@ -1,0 +1,204 @@
+// Page faults: the zero page, first touch, COW, swap-in and the page cache. A fault
+// leaves (pid, vpn) present (or zero for a read of private anon) so that the caller
+// can read or write the frame behind it.
+
+#include "model/state.hpp"
+
+namespace model {
+namespace {
+
+using ops::Result;
+
+bool beyond_eof(const State& s, const Attrs& a) {
+  if (a.backing == Backing::file) return a.pgoff >= s.files[a.object].size;
+  if (a.backing == Backing::shmem) return a.pgoff >= s.shmem.at(a.object).size;
+  return false;
+}
+
+// THP: an anon fault in an aligned huge range lying wholly in the VMA, with no PTE
+// in it yet, gets a large folio (a write) or the huge zero page (a read).
+bool thp_eligible(const State& s, Pid pid, Vpn vpn) {
+  const Attrs& a = s.procs.at(pid).pages.at(vpn).attrs;
+  if (a.backing != Backing::anon || a.shared || a.nohugepage) return false;
+  if (!a.hugepage && !s.limits.thp_always) return false;
+  Vpn base = vpn & ~(s.hpage() - 1);
+  const Process& proc = s.procs.at(pid);
+  auto ext = extent_at(proc, vpn);
+  if (ext->start > base || ext->end < base + s.hpage() || proc.tables.count(base)) return false;
+  for (Vpn v = base; v < base + s.hpage(); ++v)
+    if (proc.pages.at(v).pte) return false;
+  return true;
+}
+
+// A large folio of zeros mapped by a PMD over the aligned range; false when fewer than
+// H frames are free.
+bool map_huge_folio(State& s, Pid pid, Vpn base) {
+  if (s.free_frames() < s.hpage()) return false;
+  uint64_t folio = s.next_folio++;
+  for (uint64_t i = 0; i < s.hpage(); ++i) {
+    FrameId id = s.alloc_frame(ops::FrameKind::anon, 0);
+    Frame& f = s.frames.at(id);
+    f.exclusive = true;
+    f.folio = folio;
+    f.folio_index = i;
+    Page& page = s.procs.at(pid).pages.at(base + i);
+    page.pte = Pte{Pte::Kind::present, id, 0, true};
+    page.attrs.anon_vma = true;
+  }
+  return true;
+}
+
+Result map_small_anon(State& s, Pid pid, Vpn vpn) {
+  if (s.free_frames() == 0) return Result::fail(ops::Errno::enomem);
+  FrameId id = s.alloc_frame(ops::FrameKind::anon, 0);
+  s.frames.at(id).exclusive = true;
+  Page& page = s.procs.at(pid).pages.at(vpn);
+  page.pte = Pte{Pte::Kind::present, id};
+  page.attrs.anon_vma = true;
+  return Result::ok();
+}
+
+Result map_anon(State& s, Pid pid, Vpn vpn, bool write) {
+  Process& proc = s.procs.at(pid);
+  const bool huge = thp_eligible(s, pid, vpn);
+  const Vpn base = vpn & ~(s.hpage() - 1);
+  if (!write && huge) {  // the huge zero page; the fault prepares the anon_vma first
+    for (Vpn v = base; v < base + s.hpage(); ++v) {
+      proc.pages.at(v).pte = Pte{Pte::Kind::zero, 0, 0, true};
+      proc.pages.at(v).attrs.anon_vma = true;
+    }
+    return Result::ok();
+  }
+  if (!write) {
+    proc.pages.at(vpn).pte = Pte{Pte::Kind::zero};
+    return Result::ok();
+  }
+  if (huge && map_huge_folio(s, pid, base)) return Result::ok();
+  return map_small_anon(s, pid, vpn);  // no large folio to be had: fall back to a page
+}
+
+// The page-cache page of a file or shmem object, read in or allocated on demand.
+std::optional<FrameId> cache_page(State& s, const Attrs& a) {
+  auto& cache = a.backing == Backing::file ? s.files[a.object].cache : s.shmem.at(a.object).cache;
+  if (auto it = cache.find(a.pgoff); it != cache.end()) return it->second;
+  if (s.free_frames() == 0) return std::nullopt;
+  FrameId id;
+  if (a.backing == Backing::file) {
+    const auto& disk = s.files[a.object].disk;
+    auto it = disk.find(a.pgoff);
+    id = s.alloc_frame(ops::FrameKind::file, it == disk.end() ? 0 : it->second);
+  } else {
+    Shmem& obj = s.shmem.at(a.object);
+    auto sw = obj.swapped.find(a.pgoff);
+    id = s.alloc_frame(ops::FrameKind::shmem, sw == obj.swapped.end() ? 0 : s.slots.at(sw->second));
+    if (sw != obj.swapped.end()) obj.swapped.erase(sw);
+  }
+  cache[a.pgoff] = id;
+  return id;
+}
+
+Result swap_in(State& s, Pid pid, Vpn vpn) {
+  Page& page = s.procs.at(pid).pages.at(vpn);
+  SlotId slot = page.pte->slot;
+  std::optional<FrameId> cached;
+  for (const auto& [id, f] : s.frames)
+    if (f.swapcache == slot) cached = id;
+  if (!cached) {  // read the slot into the swap cache
+    if (s.free_frames() == 0) return Result::fail(ops::Errno::enomem);
+    cached = s.alloc_frame(ops::FrameKind::anon, s.slots.at(slot));
+    s.frames.at(*cached).swapcache = slot;
+  }
+  Frame& f = s.frames.at(*cached);
+  f.exclusive = !slot_referenced_elsewhere(s, slot, pid, vpn) && mappers(s, *cached).empty();
+  page.pte = Pte{Pte::Kind::present, *cached};
+  return Result::ok();
+}
+
+bool can_reuse(const State& s, Pid pid, Vpn vpn, FrameId id) {
+  const Frame& f = s.frames.at(id);
+  if (f.kind == ops::FrameKind::ksm) return false;
+  if (f.exclusive) return true;
+  for (FrameId member : folio_frames(s, id)) {
+    const Frame& m = s.frames.at(member);
+    if (m.swapcache && slot_referenced_elsewhere(s, *m.swapcache, pid, vpn)) return false;
+    if (frame_pinned(s, member)) return false;
+    for (auto [p, v] : mappers(s, member))
+      if (f.folio ? p != pid : (p != pid || v != vpn)) return false;
+  }
+  return true;
+}
+
+Result cow(State& s, Pid pid, Vpn vpn) {
+  if (s.free_frames() == 0) return Result::fail(ops::Errno::enomem);
+  Page& page = s.procs.at(pid).pages.at(vpn);
+  uint64_t value = page.pte->kind == Pte::Kind::zero ? 0 : s.frames.at(page.pte->frame).value;
+  if (page.pte->pmd) split_pmd(s, pid, vpn);  // COW of a PMD-mapped folio copies one page
+  FrameId id = s.alloc_frame(ops::FrameKind::anon, value);
+  s.frames.at(id).exclusive = true;
+  page.pte = Pte{Pte::Kind::present, id};
+  page.attrs.anon_vma = true;
+  return Result::ok();
+}
+
+Result first_touch(State& s, Pid pid, Vpn vpn, Access access) {
+  Page& page = s.procs.at(pid).pages.at(vpn);
+  const Attrs a = page.attrs;
+  if (a.backing == Backing::anon && !a.shared) return map_anon(s, pid, vpn, access == Access::write);
+  auto frame = cache_page(s, a);
+  if (!frame) return Result::fail(ops::Errno::enomem);
+  page.pte = Pte{Pte::Kind::present, *frame};
+  return Result::ok();
+}
+
+// A write or unshare fault on a private mapping whose PTE is present or zero.
+Result break_cow(State& s, Pid pid, Vpn vpn, Access access) {
+  const Pte pte = *s.procs.at(pid).pages.at(vpn).pte;
+  if (pte.kind == Pte::Kind::zero && pte.pmd) {
+    // A write to the huge zero page gets a PMD-mapped large folio (Linux 6.13+), or,
+    // without H free frames, the PMD is split and one page is allocated.
+    if (map_huge_folio(s, pid, vpn & ~(s.hpage() - 1))) return Result::ok();
+    split_pmd(s, pid, vpn);
+  }
+  if (pte.kind == Pte::Kind::zero) return cow(s, pid, vpn);
+  Frame& f = s.frames.at(pte.frame);
+  if (f.kind == ops::FrameKind::file) return cow(s, pid, vpn);
+  if (access == Access::unshare && f.exclusive) return Result::ok();
+  if (!can_reuse(s, pid, vpn, pte.frame)) return cow(s, pid, vpn);
+  f.exclusive = true;
+  return Result::ok();
+}
+
+}  // namespace
+
+Result fault(State& s, Pid pid, Vpn vpn, Access access) {
+  if (!s.proc(pid)) return Result::fail(ops::Errno::esrch);
+  Page* page = s.page(pid, vpn);
+  if (!page || page->attrs.prot == ops::prot_none) return Result::segv();
+  if (access == Access::write && !(page->attrs.prot & ops::prot_write)) return Result::segv();
+  if (!page->pte && beyond_eof(s, page->attrs)) return Result::sigbus();
+  Result r = Result::ok();
+  if (!page->pte) r = first_touch(s, pid, vpn, access);
+  else if (page->pte->kind == Pte::Kind::swap) r = swap_in(s, pid, vpn);
+  if (r.kind != Result::Kind::ok || access == Access::read || page->attrs.shared) return r;
+  return break_cow(s, pid, vpn, access);
+}
+
+Result populate(State& s, Pid pid, Vpn start, Vpn end, bool stop_on_error) {
+  for (const Extent& e : extents(s.procs.at(pid))) {
+    Vpn from = std::max(e.start, start), to = std::min(e.end, end);
+    if (from >= to) continue;
+    const Attrs& a = s.procs.at(pid).pages.at(from).attrs;
+    if (a.prot == ops::prot_none) continue;
+    // Writable private mappings are populated with write faults, to break COW.
+    Access access = (a.prot & ops::prot_write) && !a.shared ? Access::write : Access::read;
+    for (Vpn v = from; v < to; ++v) {
+      Result r = fault(s, pid, v, access);
+      if (r.kind == Result::Kind::ok) continue;
+      if (stop_on_error) return r;
+      break;  // MAP_POPULATE: give up on this VMA, go on with the next
+    }
+  }
+  return Result::ok();
+}
+
+}  // namespace model

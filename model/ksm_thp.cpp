@@ -1,0 +1,129 @@
+// KSM and large folios. KSM, run to its fixpoint, leaves every eligible anon page of
+// a given value on one read-only KSM frame. split breaks a large folio into small
+// ones; collapse (MADV_COLLAPSE) builds a PMD-mapped large folio from a range.
+
+#include <map>
+
+#include "model/state.hpp"
+
+namespace model {
+namespace {
+
+using ops::Errno;
+using ops::FrameKind;
+using ops::Result;
+
+// A page KSM may merge: anon, unpinned, and only mapped in mergeable VMAs (the model
+// leaves a page alone if any mapping of it is outside a mergeable VMA).
+bool ksm_eligible(const State& s, FrameId id) {
+  const Frame& f = s.frames.at(id);
+  if (f.kind != FrameKind::anon && f.kind != FrameKind::ksm) return false;
+  if (folio_pinned(s, id)) return false;
+  for (auto [pid, vpn] : mappers(s, id))
+    if (!s.procs.at(pid).pages.at(vpn).attrs.mergeable) return false;
+  return true;
+}
+
+void merge_into(State& s, FrameId target, const std::vector<FrameId>& group) {
+  for (FrameId id : group) split_folio(s, id);
+  for (FrameId id : group)
+    for (auto [pid, vpn] : mappers(s, id)) s.procs.at(pid).pages.at(vpn).pte = Pte{Pte::Kind::present, target};
+  Frame& t = s.frames.at(target);
+  t.kind = FrameKind::ksm;
+  t.exclusive = t.lazyfree = false;
+  t.swapcache.reset();
+}
+
+bool pmd_mapped_whole(const State& s, Pid pid, Vpn base) {
+  const Process& proc = s.procs.at(pid);
+  for (Vpn v = base; v < base + s.hpage(); ++v) {
+    const auto& pte = proc.pages.at(v).pte;
+    if (!pte || !pte->pmd) return false;
+  }
+  return true;
+}
+
+Result collapse_one(State& s, Pid pid, Vpn base) {
+  Process& proc = s.procs.at(pid);
+  if (pmd_mapped_whole(s, pid, base)) return Result::ok();
+  bool any = false;
+  std::vector<uint64_t> values;
+  for (Vpn v = base; v < base + s.hpage(); ++v) {
+    const auto& pte = proc.pages.at(v).pte;
+    any |= pte.has_value();
+    uint64_t value = 0;
+    if (pte && pte->kind == Pte::Kind::present) {
+      if (folio_pinned(s, pte->frame)) return Result::fail(Errno::eagain);
+      if (s.frames.at(pte->frame).kind == FrameKind::ksm) return Result::fail(Errno::einval);
+      value = s.frames.at(pte->frame).value;
+    }
+    if (pte && pte->kind == Pte::Kind::swap) value = s.slots.at(pte->slot);
+    values.push_back(value);
+  }
+  if (!any) return Result::fail(Errno::einval);
+  if (s.free_frames() < s.hpage()) return Result::fail(Errno::enomem);
+  uint64_t folio = s.next_folio++;
+  for (uint64_t i = 0; i < s.hpage(); ++i) {
+    FrameId id = s.alloc_frame(FrameKind::anon, values[i]);
+    Frame& f = s.frames.at(id);
+    f.exclusive = true;
+    f.folio = folio;
+    f.folio_index = i;
+    Page& page = proc.pages.at(base + i);
+    page.pte = Pte{Pte::Kind::present, id, 0, true};
+    page.attrs.anon_vma = true;
+  }
+  proc.tables.erase(base);  // the PMD replaces the PTE table
+  return Result::ok();
+}
+
+}  // namespace
+
+Result do_ksm(State& s) {
+  std::map<uint64_t, std::vector<FrameId>> by_value;
+  for (const auto& [id, f] : s.frames)
+    if (!mappers(s, id).empty() && ksm_eligible(s, id)) by_value[f.value].push_back(id);
+  for (auto& [value, group] : by_value) {
+    if (group.size() < 2) continue;
+    FrameId target = group.front();
+    for (FrameId id : group)
+      if (s.frames.at(id).kind == FrameKind::ksm) target = id;
+    merge_into(s, target, group);
+  }
+  return Result::ok();
+}
+
+Result unmerge_range(State& s, Pid pid, Vpn start, Vpn end) {
+  for (Vpn v = start; v < end; ++v) {
+    auto& pte = s.procs.at(pid).pages.at(v).pte;
+    if (!pte || pte->kind != Pte::Kind::present || s.frames.at(pte->frame).kind != FrameKind::ksm)
+      continue;
+    if (s.free_frames() == 0) return Result::fail(Errno::enomem);
+    FrameId copy = s.alloc_frame(FrameKind::anon, s.frames.at(pte->frame).value);
+    s.frames.at(copy).exclusive = true;
+    pte = Pte{Pte::Kind::present, copy};
+  }
+  return Result::ok();
+}
+
+Result do_split(State& s, const ops::Split& op) {
+  if (!s.proc(op.pid)) return Result::fail(Errno::esrch);
+  Page* page = s.page(op.pid, op.vpn);
+  if (!page) return Result::fail(Errno::efault);
+  if (!page->pte || page->pte->kind != Pte::Kind::present) return Result::fail(Errno::enoent);
+  FrameId id = page->pte->frame;
+  if (s.frames.at(id).folio == 0) return Result::fail(Errno::einval);
+  if (folio_pinned(s, id)) return Result::fail(Errno::ebusy);
+  split_folio(s, id);
+  return Result::ok();
+}
+
+Result collapse_range(State& s, Pid pid, Vpn start, Vpn end) {
+  const uint64_t h = s.hpage();
+  Result last = Result::ok();
+  for (Vpn base = (start + h - 1) & ~(h - 1); base + h <= end; base += h)
+    if (Result r = collapse_one(s, pid, base); r.kind != Result::Kind::ok) last = r;
+  return last;
+}
+
+}  // namespace model

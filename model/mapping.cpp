@@ -1,0 +1,114 @@
+// mmap, munmap, mprotect, mlock and munlock: edits of the page -> attributes map.
+// Each edit is made on a copy of the address space and committed only if the result
+// stays within the VMA count and size limits, so a failing op changes nothing.
+
+#include "model/state.hpp"
+
+namespace model {
+namespace {
+
+using ops::Errno;
+using ops::Result;
+
+bool in_address_space(const State& s, Vpn vpn, uint64_t pages) {
+  return vpn <= s.limits.address_space && pages <= s.limits.address_space - vpn;
+}
+
+void erase_range(Process& proc, Vpn start, Vpn end) {
+  proc.pages.erase(proc.pages.lower_bound(start), proc.pages.lower_bound(end));
+}
+
+// Applies `edit` to every page of [start, end) up to the first hole. Returns ENOMEM
+// if there was a hole: like the kernel, the pages before it stay edited.
+template <class Edit>
+Result edit_until_hole(Process& proc, Vpn start, Vpn end, Edit edit) {
+  for (Vpn v = start; v < end; ++v) {
+    auto it = proc.pages.find(v);
+    if (it == proc.pages.end()) return Result::fail(Errno::enomem);
+    edit(it->second.attrs);
+  }
+  return Result::ok();
+}
+
+}  // namespace
+
+Result do_mmap(State& s, const ops::Mmap& op) {
+  Process* proc = s.proc(op.pid);
+  if (!proc) return Result::fail(Errno::esrch);
+  bool file = op.backing == ops::Backing::file;
+  if (file && op.file >= s.limits.files) return Result::fail(Errno::ebadf);
+  if (op.pages == 0) return Result::fail(Errno::einval);
+  if (!in_address_space(s, op.vpn, op.pages)) return Result::fail(Errno::enomem);
+
+  Attrs a;
+  a.prot = op.prot;
+  a.shared = op.shared;
+  a.backing = file ? Backing::file : op.shared ? Backing::shmem : Backing::anon;
+  a.object = file ? op.file : a.backing == Backing::shmem ? s.next_shmem : 0;
+  a.locked = op.locked;
+  // Anon VMAs take their linear page index from the address they were created at.
+  uint64_t pgoff = file ? op.pgoff : a.backing == Backing::shmem ? 0 : op.vpn;
+  Process next = *proc;
+  erase_range(next, op.vpn, op.vpn + op.pages);
+  for (uint64_t i = 0; i < op.pages; ++i) {
+    a.pgoff = pgoff + i;
+    next.pages[op.vpn + i].attrs = a;
+  }
+  if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
+  if (a.backing == Backing::shmem) s.shmem[s.next_shmem++].size = op.pages;
+  *proc = std::move(next);
+  if (op.populate || op.locked) populate(s, op.pid, op.vpn, op.vpn + op.pages, false);
+  return Result::ok();
+}
+
+Result do_munmap(State& s, const ops::Munmap& op) {
+  Process* proc = s.proc(op.pid);
+  if (!proc) return Result::fail(Errno::esrch);
+  if (op.pages == 0 || !in_address_space(s, op.vpn, op.pages)) return Result::fail(Errno::einval);
+  Process next = *proc;
+  erase_range(next, op.vpn, op.vpn + op.pages);
+  if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
+  *proc = std::move(next);
+  return Result::ok();
+}
+
+Result do_mprotect(State& s, const ops::Mprotect& op) {
+  Process* proc = s.proc(op.pid);
+  if (!proc) return Result::fail(Errno::esrch);
+  if (op.pages == 0) return Result::ok();
+  if (!in_address_space(s, op.vpn, op.pages)) return Result::fail(Errno::enomem);
+  Process next = *proc;
+  std::vector<Vpn> to_break;
+  Vpn v = op.vpn;
+  Result r = edit_until_hole(next, op.vpn, op.vpn + op.pages, [&](Attrs& a) {
+    if (a.locked && !a.shared && !(a.prot & ops::prot_write) && (op.prot & ops::prot_write))
+      to_break.push_back(v);
+    a.prot = op.prot;
+    ++v;
+  });
+  if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
+  *proc = std::move(next);
+  // A locked private VMA made writable gets write faults at once to break COW, so
+  // that later writes to locked memory never fault.
+  for (Vpn page : to_break) fault(s, op.pid, page, Access::write);
+  return r;
+}
+
+Result do_mlock(State& s, Pid pid, Vpn vpn, uint64_t pages, bool lock) {
+  Process* proc = s.proc(pid);
+  if (!proc) return Result::fail(Errno::esrch);
+  if (pages == 0) return Result::ok();
+  if (!in_address_space(s, vpn, pages)) return Result::fail(Errno::enomem);
+  Process next = *proc;
+  Result r = edit_until_hole(next, vpn, vpn + pages, [&](Attrs& a) { a.locked = lock; });
+  if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
+  *proc = std::move(next);
+  if (!lock || r.kind != Result::Kind::ok) return r;
+  // mlock faults the range in; a page it cannot fault fails the call as mlock(2) says.
+  Result p = populate(s, pid, vpn, vpn + pages, true);
+  if (p.kind == Result::Kind::segv || p.kind == Result::Kind::sigbus) return Result::fail(Errno::enomem);
+  if (p.kind == Result::Kind::error && p.err == Errno::enomem) return Result::fail(Errno::eagain);
+  return p;
+}
+
+}  // namespace model

@@ -1,0 +1,158 @@
+// Reclaim, MADV_PAGEOUT and migration. Which frames `reclaim N` takes is the
+// implementation's choice, handed in as facts; the model checks each one is legal
+// before applying it. Standing alone, the model takes the oldest legal frames.
+
+#include <fmt/format.h>
+
+#include "model/state.hpp"
+
+namespace model {
+namespace {
+
+using ops::Errno;
+using ops::FrameKind;
+using ops::FrameRef;
+using ops::Result;
+
+std::optional<FrameId> resolve(const State& s, const FrameRef& ref) {
+  using Kind = FrameRef::Kind;
+  const std::map<uint64_t, FrameId>* cache = nullptr;
+  if (ref.kind == Kind::mapped || ref.kind == Kind::swapcache) {
+    auto pit = s.procs.find(ref.pid);
+    if (pit == s.procs.end()) return std::nullopt;
+    auto it = pit->second.pages.find(ref.vpn);
+    if (it == pit->second.pages.end() || !it->second.pte) return std::nullopt;
+    const Pte& pte = *it->second.pte;
+    if (ref.kind == Kind::mapped)
+      return pte.kind == Pte::Kind::present ? std::optional(pte.frame) : std::nullopt;
+    for (const auto& [id, f] : s.frames)
+      if (pte.kind == Pte::Kind::swap && f.swapcache == pte.slot) return id;
+    return std::nullopt;
+  }
+  if (ref.kind == Kind::filecache && ref.object < s.files.size()) cache = &s.files[ref.object].cache;
+  if (ref.kind == Kind::shmemcache && s.shmem.count(ref.object)) cache = &s.shmem.at(ref.object).cache;
+  if (!cache || !cache->count(ref.pgoff)) return std::nullopt;
+  return cache->at(ref.pgoff);
+}
+
+bool needs_slot(const Frame& f) {
+  if (f.kind == FrameKind::shmem) return true;
+  return (f.kind == FrameKind::anon || f.kind == FrameKind::ksm) && !f.lazyfree && !f.swapcache;
+}
+
+std::optional<std::string> illegal(const State& s, FrameId id) {
+  if (folio_pinned(s, id)) return "the frame is pinned";
+  if (frame_mlocked(s, id)) return "the frame is mlocked";
+  if (needs_slot(s.frames.at(id)) && s.slots.size() >= s.limits.swap_slots) return "no swap slot is free";
+  return std::nullopt;
+}
+
+SlotId new_slot(State& s, uint64_t value) {
+  SlotId slot = s.next_slot++;
+  s.slots[slot] = value;
+  return slot;
+}
+
+void unmap_all(State& s, FrameId id, std::optional<SlotId> swap_to) {
+  for (auto [pid, vpn] : mappers(s, id)) {
+    auto& pte = s.procs.at(pid).pages.at(vpn).pte;
+    if (swap_to) pte = Pte{Pte::Kind::swap, 0, *swap_to};
+    else pte.reset();
+  }
+}
+
+// Removes the frame from whichever page cache holds it; returns that cache's owner.
+void drop_from_cache(State& s, FrameId id, uint64_t value) {
+  for (File& file : s.files)
+    for (auto it = file.cache.begin(); it != file.cache.end(); ++it)
+      if (it->second == id) {
+        file.disk[it->first] = value;  // written back
+        file.cache.erase(it);
+        return;
+      }
+  for (auto& [obj_id, obj] : s.shmem)
+    for (auto it = obj.cache.begin(); it != obj.cache.end(); ++it)
+      if (it->second == id) {
+        obj.swapped[it->first] = new_slot(s, value);
+        obj.cache.erase(it);
+        return;
+      }
+}
+
+void reclaim_id(State& s, FrameId id) {
+  split_folio(s, id);  // large folios are split before they go to swap
+  Frame f = s.frames.at(id);
+  if ((f.kind == FrameKind::anon || f.kind == FrameKind::ksm) && f.lazyfree) {
+    unmap_all(s, id, std::nullopt);  // clean lazyfree memory is simply dropped
+  } else if (f.kind == FrameKind::anon || f.kind == FrameKind::ksm) {
+    SlotId slot = f.swapcache ? *f.swapcache : new_slot(s, f.value);
+    s.slots[slot] = f.value;
+    unmap_all(s, id, slot);
+  } else {
+    unmap_all(s, id, std::nullopt);
+    drop_from_cache(s, id, f.value);
+  }
+  s.frames.at(id).swapcache.reset();
+}
+
+bool only_mapped_here(const State& s, FrameId id, Pid pid, Vpn start, Vpn end) {
+  for (FrameId m : folio_frames(s, id))
+    for (auto [p, v] : mappers(s, m))
+      if (p != pid || v < start || v >= end) return false;
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> reclaim_frame(State& s, const FrameRef& ref) {
+  auto id = resolve(s, ref);
+  if (!id) return fmt::format("no frame is at {}", ops::frame_ref_text(ref));
+  if (auto why = illegal(s, *id)) return *why;
+  reclaim_id(s, *id);
+  return std::nullopt;
+}
+
+Result do_reclaim(State& s, const ops::Reclaim& op) {
+  if (!s.options.own_reclaim_policy) return Result::ok();
+  std::vector<FrameId> oldest_first;
+  for (const auto& [id, f] : s.frames) oldest_first.push_back(id);
+  uint64_t done = 0;
+  for (FrameId id : oldest_first) {
+    if (done == op.frames) break;
+    if (!s.frames.count(id) || illegal(s, id)) continue;
+    reclaim_id(s, id);
+    ++done;
+  }
+  return Result::ok();
+}
+
+// MADV_PAGEOUT reclaims the pages in range that only this mapping uses; dirty file
+// pages stay, since only kswapd writes file pages back.
+Result pageout_range(State& s, Pid pid, Vpn start, Vpn end) {
+  for (Vpn v = start; v < end; ++v) {
+    const auto& pte = s.procs.at(pid).pages.at(v).pte;
+    if (!pte || pte->kind != Pte::Kind::present) continue;
+    FrameId id = pte->frame;
+    if (!only_mapped_here(s, id, pid, start, end)) {
+      if (!s.frames.at(id).folio || folio_pinned(s, id)) continue;
+      split_folio(s, id);
+      if (!only_mapped_here(s, id, pid, start, end)) continue;
+    }
+    const Frame& f = s.frames.at(id);
+    if (f.kind == FrameKind::file && f.dirty) continue;
+    if (!illegal(s, id)) reclaim_id(s, id);
+  }
+  return Result::ok();
+}
+
+Result do_migrate(State& s, const ops::Migrate& op) {
+  if (!s.proc(op.pid)) return Result::fail(Errno::esrch);
+  Page* page = s.page(op.pid, op.vpn);
+  if (!page) return Result::fail(Errno::efault);
+  if (!page->pte || page->pte->kind != Pte::Kind::present) return Result::fail(Errno::enoent);
+  if (folio_pinned(s, page->pte->frame)) return Result::fail(Errno::ebusy);
+  if (s.free_frames() < folio_frames(s, page->pte->frame).size()) return Result::fail(Errno::enomem);
+  return Result::ok();  // a new frame with the same content, mappings and folio: nothing visible changes
+}
+
+}  // namespace model

@@ -1,0 +1,179 @@
+#pragma once
+// The model's whole state: what a user could see, kept as plainly as possible. An
+// address space is a map from vpn to Page (the page's VMA attributes and its PTE);
+// there are no VMA objects, no reverse maps and no counters. VMA extents, mapcounts
+// and sharing are recomputed by scanning whenever they are needed.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "model/system.hpp"
+#include "ops/observation.hpp"
+
+namespace model {
+
+using ops::Pid;
+using ops::Vpn;
+using FrameId = uint64_t;
+using SlotId = uint64_t;
+
+enum class Backing : uint8_t { anon, file, shmem };
+
+// The VMA attributes every page of a VMA shares, plus its linear page index.
+struct Attrs {
+  ops::Prot prot = ops::prot_none;
+  bool shared = false;
+  Backing backing = Backing::anon;
+  unsigned object = 0;  // file id or shmem object id
+  uint64_t pgoff = 0;   // vm_pgoff + offset: file offset, or anon linear index
+  bool locked = false, dontfork = false, wipeonfork = false, mergeable = false,
+       hugepage = false, nohugepage = false;
+  // "The VMA holding this page has an anon_vma": decides whether fork copies its page
+  // tables, exactly as the kernel's vma_needs_copy() does. Kept uniform over each VMA.
+  bool anon_vma = false;
+
+  // Whether `next` can continue the same VMA right after this page.
+  bool continues_with(const Attrs& next) const;
+};
+
+struct Pte {
+  enum class Kind : uint8_t { present, zero, swap };
+  Kind kind = Kind::zero;
+  FrameId frame = 0;  // present
+  SlotId slot = 0;    // swap
+  bool pmd = false;   // part of a PMD mapping: of a large folio, or of the huge zero page
+};
+
+struct Page {
+  Attrs attrs;
+  std::optional<Pte> pte;  // nullopt: pte_none
+};
+
+struct Process {
+  std::map<Vpn, Page> pages;
+  // In differential runs: where the implementation has VMA boundaries. The model
+  // cannot see anon_vmas, so it cannot tell every place the kernel keeps two VMAs of
+  // equal attributes apart (forked VMAs, incompatible anon_vmas); it takes those cuts
+  // from the implementation, and checks them (System::check_layout).
+  std::set<Vpn> vma_cuts;
+  // Huge-page-aligned ranges that have a PTE table. A THP fault needs none there (the
+  // kernel's pmd_none); a table goes away only when no VMA covers its range any more.
+  std::set<Vpn> tables;
+};
+
+struct Frame {
+  uint64_t value = 0;
+  ops::FrameKind kind = ops::FrameKind::anon;
+  uint64_t folio = 0;        // large folio id; 0 for a small folio
+  uint64_t folio_index = 0;  // position inside its large folio
+  bool exclusive = false;    // AnonExclusive: only one mapping can reach it
+  bool lazyfree = false;     // MADV_FREE'd and not written since
+  bool dirty = false;        // page cache: written since last writeback
+  std::optional<SlotId> swapcache;
+};
+
+struct File {
+  uint64_t size = 0;                     // pages
+  std::map<uint64_t, uint64_t> disk;     // pgoff -> value; absent reads 0
+  std::map<uint64_t, FrameId> cache;     // page cache
+};
+
+struct Shmem {
+  uint64_t size = 0;
+  std::map<uint64_t, FrameId> cache;
+  std::map<uint64_t, SlotId> swapped;
+};
+
+struct PinRecord {
+  FrameId frame = 0;
+  bool write = false;
+};
+
+// A maximal range of pages forming one VMA.
+struct Extent {
+  Vpn start = 0, end = 0;
+};
+
+struct State {
+  ops::Limits limits;
+  System::Options options;
+
+  std::map<Pid, Process> procs;
+  std::map<FrameId, Frame> frames;
+  std::vector<File> files;
+  std::map<unsigned, Shmem> shmem;
+  std::map<SlotId, uint64_t> slots;  // swap slot -> value written there
+  std::map<ops::PinId, PinRecord> pins;
+
+  FrameId next_frame = 1;
+  SlotId next_slot = 1;
+  unsigned next_shmem = 0;
+  ops::PinId next_pin = 1;
+  uint64_t next_folio = 1;
+
+  explicit State(const ops::Limits& l, System::Options o);
+
+  Process* proc(Pid pid);
+  Page* page(Pid pid, Vpn vpn);
+  uint64_t free_frames() const { return limits.frames - frames.size(); }
+  uint64_t hpage() const { return limits.hpage_pages(); }
+  FrameId alloc_frame(ops::FrameKind kind, uint64_t value);
+};
+
+// ---- scans (scan.cpp): every rmap question, answered by looking at everything ----
+std::vector<ops::PageKey> mappers(const State& s, FrameId frame);
+bool slot_referenced_elsewhere(const State& s, SlotId slot, Pid pid, Vpn vpn);
+bool frame_pinned(const State& s, FrameId frame);
+bool folio_pinned(const State& s, FrameId frame);
+std::vector<FrameId> folio_frames(const State& s, FrameId frame);
+bool frame_mlocked(const State& s, FrameId frame);
+std::vector<Extent> extents(const Process& proc);
+std::optional<Extent> extent_at(const Process& proc, Vpn vpn);
+// Whether an address space stays within the VMA count and size limits.
+bool fits_limits(const State& s, const Process& proc);
+
+// ---- housekeeping (tidy.cpp): run after every op ----
+void tidy(State& s);
+void zap(State& s, Pid pid, Vpn vpn);  // drop the PTE (the page stays mapped)
+void split_folio(State& s, FrameId frame);
+void split_pmd(State& s, Pid pid, Vpn vpn);
+
+// ---- faults (fault.cpp) ----
+enum class Access : uint8_t { read, write, unshare };
+// Makes (pid, vpn) present for `access`. The result's kind is ok on success.
+ops::Result fault(State& s, Pid pid, Vpn vpn, Access access);
+ops::Result populate(State& s, Pid pid, Vpn start, Vpn end, bool stop_on_error);
+
+// ---- op handlers ----
+ops::Result do_fork(State& s, const ops::Fork& op);
+ops::Result do_exit(State& s, const ops::Exit& op);
+ops::Result do_mmap(State& s, const ops::Mmap& op);
+ops::Result do_munmap(State& s, const ops::Munmap& op);
+ops::Result do_mprotect(State& s, const ops::Mprotect& op);
+ops::Result do_mremap(State& s, const ops::Mremap& op);
+ops::Result do_mlock(State& s, Pid pid, Vpn vpn, uint64_t pages, bool lock);
+ops::Result do_madvise(State& s, const ops::Madvise& op);
+ops::Result do_read(State& s, const ops::Read& op);
+ops::Result do_write(State& s, const ops::Write& op);
+ops::Result do_pin(State& s, const ops::Pin& op);
+ops::Result do_readpin(State& s, const ops::ReadPin& op);
+ops::Result do_writepin(State& s, const ops::WritePin& op);
+ops::Result do_unpin(State& s, const ops::Unpin& op);
+ops::Result do_fwrite(State& s, const ops::Fwrite& op);
+ops::Result do_ftruncate(State& s, const ops::Ftruncate& op);
+ops::Result do_reclaim(State& s, const ops::Reclaim& op);
+std::optional<std::string> reclaim_frame(State& s, const ops::FrameRef& ref);
+ops::Result pageout_range(State& s, Pid pid, Vpn start, Vpn end);
+ops::Result do_migrate(State& s, const ops::Migrate& op);
+ops::Result do_ksm(State& s);
+ops::Result unmerge_range(State& s, Pid pid, Vpn start, Vpn end);
+ops::Result do_split(State& s, const ops::Split& op);
+ops::Result collapse_range(State& s, Pid pid, Vpn start, Vpn end);
+ops::Observation observe(const State& s);
+
+}  // namespace model

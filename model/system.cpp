@@ -1,0 +1,117 @@
+// model::System: dispatches each op to its handler, then tidies (closure rules and
+// freeing). Handlers live in files named after what they do.
+
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "model/state.hpp"
+
+namespace model {
+namespace {
+
+template <class... F>
+struct overloaded : F... { using F::operator()...; };
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+ops::Result dispatch(State& s, const ops::Op& op) {
+  return std::visit(
+      overloaded{
+          [&](const ops::Fork& o) { return do_fork(s, o); },
+          [&](const ops::Exit& o) { return do_exit(s, o); },
+          [&](const ops::Mmap& o) { return do_mmap(s, o); },
+          [&](const ops::Munmap& o) { return do_munmap(s, o); },
+          [&](const ops::Mprotect& o) { return do_mprotect(s, o); },
+          [&](const ops::Mremap& o) { return do_mremap(s, o); },
+          [&](const ops::Mlock& o) { return do_mlock(s, o.pid, o.vpn, o.pages, true); },
+          [&](const ops::Munlock& o) { return do_mlock(s, o.pid, o.vpn, o.pages, false); },
+          [&](const ops::Madvise& o) { return do_madvise(s, o); },
+          [&](const ops::Read& o) { return do_read(s, o); },
+          [&](const ops::Write& o) { return do_write(s, o); },
+          [&](const ops::Pin& o) { return do_pin(s, o); },
+          [&](const ops::ReadPin& o) { return do_readpin(s, o); },
+          [&](const ops::WritePin& o) { return do_writepin(s, o); },
+          [&](const ops::Unpin& o) { return do_unpin(s, o); },
+          [&](const ops::Fwrite& o) { return do_fwrite(s, o); },
+          [&](const ops::Ftruncate& o) { return do_ftruncate(s, o); },
+          [&](const ops::Reclaim& o) { return do_reclaim(s, o); },
+          [&](const ops::Migrate& o) { return do_migrate(s, o); },
+          [&](const ops::Ksm&) { return do_ksm(s); },
+          [&](const ops::Split& o) { return do_split(s, o); },
+      },
+      op);
+}
+
+}  // namespace
+
+System::System(const ops::Limits& limits) : System(limits, Options{}) {}
+System::System(const ops::Limits& limits, Options options)
+    : state_(std::make_unique<State>(limits, options)) {}
+System::System(const System& other) : state_(std::make_unique<State>(*other.state_)) {}
+System& System::operator=(const System& other) {
+  state_ = std::make_unique<State>(*other.state_);
+  return *this;
+}
+System::~System() = default;
+
+ops::Result System::apply(const ops::Op& op) {
+  ops::Result r = dispatch(*state_, op);
+  tidy(*state_);
+  return r;
+}
+
+namespace {
+
+void set_cuts(State& s, const System::Layout& layout) {
+  for (auto& [pid, proc] : s.procs) {
+    proc.vma_cuts.clear();
+    if (auto it = layout.find(pid); it != layout.end())
+      for (auto [start, end] : it->second) {
+        proc.vma_cuts.insert(start);
+        proc.vma_cuts.insert(end);
+      }
+  }
+}
+
+}  // namespace
+
+ops::Result System::apply(const ops::Op& op, const Layout& before, const Layout& after) {
+  set_cuts(*state_, before);
+  ops::Result r = dispatch(*state_, op);
+  set_cuts(*state_, after);
+  tidy(*state_);
+  set_cuts(*state_, {});
+  return r;
+}
+
+std::optional<std::string> System::check_layout(const Layout& layout) const {
+  for (const auto& [pid, proc] : state_->procs) {
+    auto it = layout.find(pid);
+    uint64_t covered = 0;
+    for (auto [start, end] : it == layout.end() ? std::vector<std::pair<ops::Vpn, ops::Vpn>>{} : it->second)
+      for (ops::Vpn v = start; v < end; ++v, ++covered) {
+        auto page = proc.pages.find(v);
+        if (page == proc.pages.end())
+          return fmt::format("VMA [{:#x},{:#x}) of pid {} covers unmapped {:#x}", start, end, pid, v);
+        if (v > start && !proc.pages.at(v - 1).attrs.continues_with(page->second.attrs))
+          return fmt::format("VMA [{:#x},{:#x}) of pid {} spans pages of different attributes at {:#x}", start,
+                             end, pid, v);
+      }
+    if (covered != proc.pages.size())
+      return fmt::format("the VMAs of pid {} cover {} pages, not the {} mapped", pid, covered, proc.pages.size());
+  }
+  return std::nullopt;
+}
+
+ops::Observation System::observe() const { return model::observe(*state_); }
+
+std::optional<std::string> System::reclaim(const ops::FrameRef& frame) {
+  auto why = reclaim_frame(*state_, frame);
+  tidy(*state_);
+  return why;
+}
+
+const ops::Limits& System::limits() const { return state_->limits; }
+
+}  // namespace model

@@ -1,0 +1,62 @@
+#pragma once
+// The naive reference model. It keeps only what a user could see: processes with a
+// plain VMA list and a plain page-table map, frames with a value, files, shmem
+// objects, swap slots and pins. Every rmap or mapcount question is answered by
+// scanning all processes and VMAs; nothing is counted incrementally.
+
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+#include <optional>
+#include <string>
+
+#include "ops/fact.hpp"
+#include "ops/limits.hpp"
+#include "ops/observation.hpp"
+#include "ops/op.hpp"
+
+namespace model {
+
+struct State;
+
+class System {
+ public:
+  struct Options {
+    // Choose the frames `reclaim N` takes with the model's own simple policy. A
+    // differential run turns this off and hands the implementation's choices in as
+    // facts through reclaim().
+    bool own_reclaim_policy = true;
+  };
+
+  explicit System(const ops::Limits& limits);
+  System(const ops::Limits& limits, Options options);
+  System(const System& other);
+  System& operator=(const System& other);
+  ~System();
+
+  ops::Result apply(const ops::Op& op);
+
+  // VMA extents [start, end) per process, as an implementation has them.
+  using Layout = std::map<ops::Pid, std::vector<std::pair<ops::Vpn, ops::Vpn>>>;
+  // Applies the op knowing where the implementation's VMA boundaries were before it
+  // and are after it: the model keeps VMAs apart wherever the implementation does.
+  ops::Result apply(const ops::Op& op, const Layout& before, const Layout& after);
+  // Why `layout` cannot be the VMA layout of the model's address spaces (a VMA over
+  // a hole, or over pages whose attributes do not continue), or nothing.
+  std::optional<std::string> check_layout(const Layout& layout) const;
+
+  ops::Observation observe() const;
+
+  // Checks that reclaiming `frame` now is legal (not pinned, not mlocked, every
+  // mapping can be removed, a swap slot is free for anon memory) and applies it.
+  // Returns why it is illegal, changing nothing, or nothing on success.
+  std::optional<std::string> reclaim(const ops::FrameRef& frame);
+
+  const ops::Limits& limits() const;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace model
