@@ -1,0 +1,14 @@
+#pragma once
+// Exit codes of every rmapcheck command. Ordered by severity, so a command that
+// handles several inputs exits with the largest code any of them produced.
+
+namespace tools {
+
+enum ExitCode : int {
+  exit_ok = 0,        // everything checked held
+  exit_mismatch = 1,  // a check failed: an expectation or (later) a divergence
+  exit_usage = 2,     // bad command line, unreadable file, parse or limits error
+  exit_internal = 3,  // the harness itself failed (an exception from the model)
+};
+
+}  // namespace tools

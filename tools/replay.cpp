@@ -1,0 +1,65 @@
+#include "tools/replay.hpp"
+
+#include <algorithm>
+
+#include "model/system.hpp"
+#include "ops/limits_text.hpp"
+
+namespace tools {
+namespace {
+
+ops::Result apply(model::System& system, const ops::Op& op, int line) {
+  try {
+    return system.apply(op);
+  } catch (const std::exception& e) {
+    throw ModelError(line, e.what());
+  }
+}
+
+}  // namespace
+
+std::string parse_error_text(std::string_view path, const ops::ParseError& error) {
+  // ParseError's what() already starts with "line L, column C: "; say it once.
+  std::string_view message = error.what();
+  const std::string located =
+      "line " + std::to_string(error.line) + ", column " + std::to_string(error.column) + ": ";
+  if (message.starts_with(located)) message.remove_prefix(located.size());
+  return std::string(path) + ":" + std::to_string(error.line) + ":" + std::to_string(error.column) +
+         ": error: " + std::string(message);
+}
+
+size_t ReplayResult::expectations() const {
+  return size_t(std::ranges::count_if(steps, [](const Step& s) { return s.expect.has_value(); }));
+}
+
+ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits) {
+  ReplayResult out{.limits = limits, .steps = {}, .mismatches = {}};
+  model::System system(limits);
+  for (size_t i = 0; i < trace.lines.size(); ++i) {
+    const ops::Line& line = trace.lines[i];
+    if (!line.op) continue;
+    const int number = int(i + 1);
+    out.steps.push_back(Step{.line = number,
+                             .op = *line.op,
+                             .result = apply(system, *line.op, number),
+                             .expect = line.expect});
+    if (out.steps.back().mismatch()) out.mismatches.push_back(out.steps.size() - 1);
+  }
+  return out;
+}
+
+ops::Limits trace_limits(const ops::Trace& trace, const ops::Limits& base,
+                         const LimitsOverride& override_limits) {
+  ops::Limits limits = ops::limits_from_trace(trace, base);
+  if (override_limits) override_limits(limits);
+  ops::validate_limits(limits);
+  return limits;
+}
+
+ReplayResult replay_text(std::string_view text, const ops::Limits& base,
+                         const LimitsOverride& override_limits) {
+  const ops::Trace trace = ops::parse_trace(text);
+  return replay(trace, trace_limits(trace, base, override_limits));
+}
+
+}  // namespace tools

@@ -1,0 +1,66 @@
+#pragma once
+// Replaying a trace: apply its ops in order to a fresh model::System and check every
+// `# = RESULT` expectation. Used by `rmapcheck replay` and by the corpus test.
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ops/limits.hpp"
+#include "ops/op.hpp"
+#include "ops/trace.hpp"
+#include "ops/types.hpp"
+
+namespace tools {
+
+// One op line of the trace and what the model answered.
+struct Step {
+  int line = 0;  // 1-based line number in the trace
+  ops::Op op;
+  ops::Result result;
+  std::optional<ops::Result> expect;  // from `# = RESULT`, if the line had one
+
+  bool mismatch() const { return expect && *expect != result; }
+};
+
+struct ReplayResult {
+  ops::Limits limits;              // the limits the ops ran with
+  std::vector<Step> steps;         // one per op line, in order
+  std::vector<size_t> mismatches;  // indices into steps
+
+  size_t expectations() const;
+  bool ok() const { return mismatches.empty(); }
+};
+
+// The model threw while applying the op on `line`: a harness bug, not a finding.
+struct ModelError : std::runtime_error {
+  ModelError(int line, const std::string& what) : std::runtime_error(what), line(line) {}
+  int line;  // 1-based
+};
+
+// "FILE:LINE:COL: error: MESSAGE", the way compilers report, so editors can jump there.
+std::string parse_error_text(std::string_view path, const ops::ParseError& error);
+
+// Runs `trace` with `limits` exactly as given (its `# limits:` line is not consulted).
+// Throws ModelError if the model throws.
+ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits);
+
+// Overwrites the limits fields a caller insists on (e.g. command-line flags).
+using LimitsOverride = std::function<void(ops::Limits&)>;
+
+// Settles the limits of one trace: `base`, then the trace's `# limits:` line, then
+// `override_limits`; validated. Throws ops::ParseError for a bad `# limits:` line and
+// std::invalid_argument for limits that do not make a machine.
+ops::Limits trace_limits(const ops::Trace& trace, const ops::Limits& base,
+                         const LimitsOverride& override_limits = {});
+
+// Parses `text`, settles its limits as trace_limits() does and replays it. Throws what
+// parse_trace() and trace_limits() throw.
+ReplayResult replay_text(std::string_view text, const ops::Limits& base = {},
+                         const LimitsOverride& override_limits = {});
+
+}  // namespace tools

@@ -1,0 +1,180 @@
+#include "tools/replay_command.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "ops/limits_text.hpp"
+#include "ops/trace.hpp"
+#include "tools/exit_code.hpp"
+#include "tools/limits_options.hpp"
+#include "tools/replay.hpp"
+
+namespace tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ReplayOptions {
+  std::string file;
+  std::string all_dir;
+  bool quiet = false;
+  LimitsOptions limits;
+};
+
+// Errors go to stderr; flush stdout first so both streams read in order on a terminal.
+template <class... Args>
+void print_error(fmt::format_string<Args...> format, Args&&... args) {
+  std::fflush(stdout);
+  fmt::print(stderr, format, std::forward<Args>(args)...);
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return std::nullopt;  // ifstream would read it as empty
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return std::move(text).str();
+}
+
+// One trace file replayed: the result, or the exit code of why there is none.
+struct FileRun {
+  ExitCode code = exit_ok;
+  std::optional<ReplayResult> result;
+};
+
+FileRun run_file(const std::string& path, const LimitsOptions& flags) {
+  const std::optional<std::string> text = read_file(path);
+  if (!text) {
+    print_error("{}: error: cannot read file\n", path);
+    return {exit_usage, std::nullopt};
+  }
+  try {
+    ReplayResult result =
+        replay_text(*text, ops::Limits{}, [&flags](ops::Limits& l) { flags.apply(l); });
+    const ExitCode code = result.ok() ? exit_ok : exit_mismatch;
+    return {code, std::move(result)};
+  } catch (const ops::ParseError& e) {
+    print_error("{}\n", parse_error_text(path, e));
+    return {exit_usage, std::nullopt};
+  } catch (const std::invalid_argument& e) {
+    print_error("{}: error: {}\n", path, e.what());  // what() names the field
+    return {exit_usage, std::nullopt};
+  } catch (const ModelError& e) {
+    print_error("{}:{}: internal error: the model threw: {}\n", path, e.line, e.what());
+    return {exit_internal, std::nullopt};
+  }
+}
+
+void print_step(const Step& step) {
+  fmt::print("{}  # = {}\n", ops::print_op(step.op), ops::result_text(step.result));
+}
+
+void print_mismatch(const std::string& path, const Step& step) {
+  fmt::print("{}:{}: mismatch: {}: expected {}, actual {}\n", path, step.line,
+             ops::print_op(step.op), ops::result_text(*step.expect), ops::result_text(step.result));
+}
+
+void print_mismatches(const std::string& path, const ReplayResult& result) {
+  for (size_t i : result.mismatches) print_mismatch(path, result.steps[i]);
+}
+
+// Echoes the limits (when not the defaults) and every op with its result, each
+// mismatch right after its op.
+void print_steps(const std::string& path, const ReplayResult& result) {
+  const std::string limits = ops::limits_comment(result.limits);
+  if (!limits.empty()) fmt::print("{}\n", limits);
+  for (const Step& step : result.steps) {
+    print_step(step);
+    if (step.mismatch()) print_mismatch(path, step);
+  }
+}
+
+int replay_one(const ReplayOptions& opts) {
+  const FileRun run = run_file(opts.file, opts.limits);
+  if (!run.result) return run.code;
+  const ReplayResult& result = *run.result;
+  if (opts.quiet) {
+    print_mismatches(opts.file, result);
+  } else {
+    print_steps(opts.file, result);
+  }
+  fmt::print("{}: {} ops, {} expectations, {} mismatches\n", opts.file, result.steps.size(),
+             result.expectations(), result.mismatches.size());
+  return run.code;
+}
+
+// Every *.trace directly in `dir`, sorted so runs are repeatable.
+std::optional<std::vector<std::string>> traces_in(const std::string& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return std::nullopt;
+  std::vector<std::string> paths;
+  for (const fs::directory_entry& entry : it) {
+    if (entry.is_regular_file() && entry.path().extension() == ".trace") {
+      paths.push_back(entry.path().string());
+    }
+  }
+  std::ranges::sort(paths);
+  return paths;
+}
+
+int replay_all(const ReplayOptions& opts) {
+  const auto paths = traces_in(opts.all_dir);
+  if (!paths) {
+    print_error("{}: error: cannot list directory\n", opts.all_dir);
+    return exit_usage;
+  }
+  int worst = exit_ok;
+  size_t failed = 0;
+  for (const std::string& path : *paths) {
+    const FileRun run = run_file(path, opts.limits);
+    worst = std::max<int>(worst, run.code);
+    if (run.code != exit_ok) ++failed;
+    if (run.result) print_mismatches(path, *run.result);
+    if (!opts.quiet) fmt::print("{}  {}\n", run.code == exit_ok ? "PASS" : "FAIL", path);
+  }
+  fmt::print("{} traces, {} passed, {} failed\n", paths->size(), paths->size() - failed, failed);
+  return worst;
+}
+
+}  // namespace
+
+void add_replay_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<ReplayOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("replay", "Replay a trace against the model and check its results");
+  cmd->footer(
+      "Applies the ops in order to a fresh model, prints each as `OP  # = RESULT` and checks "
+      "every `# = RESULT` the trace states.\n"
+      "Limits: defaults < the trace's `# limits:` line < flags.\n"
+      "Exit: 0 all expectations hold, 1 a mismatch, 2 usage, parse or limits error, "
+      "3 internal error.");
+  CLI::Option* file = cmd->add_option("FILE", opts->file, "trace file to replay")->type_name("");
+  CLI::Option* all =
+      cmd->add_option("--all", opts->all_dir,
+                      "replay every *.trace in DIR: one line per trace and a summary")
+          ->type_name("DIR");
+  file->excludes(all);
+  cmd->add_flag("-q,--quiet", opts->quiet, "print only mismatches, errors and the summary");
+  opts->limits.add_to(*cmd);
+  cmd->callback([opts, file, all, &exit_code] {
+    if (file->count() + all->count() == 0) throw CLI::RequiredError("FILE or --all DIR");
+    exit_code = all->count() > 0 ? replay_all(*opts) : replay_one(*opts);
+  });
+}
+
+}  // namespace tools
