@@ -1,0 +1,86 @@
+#include "check/runner.hpp"
+
+#include <fmt/format.h>
+
+#include "check/compare.hpp"
+#include "impl/kernel.hpp"
+#include "model/system.hpp"
+#include "ops/trace.hpp"
+
+namespace check {
+namespace {
+
+model::System::Layout layout_of(impl::Kernel& k, const ops::Limits& limits) {
+  model::System::Layout layout;
+  for (ops::Pid pid = 1; pid <= limits.max_processes; ++pid)
+    if (auto extents = k.vma_extents(pid); !extents.empty()) layout[pid] = std::move(extents);
+  return layout;
+}
+
+model::System::Options differential() {
+  model::System::Options o;
+  o.own_reclaim_policy = false;
+  return o;
+}
+
+}  // namespace
+
+Runner::Runner(const ops::Limits& limits)
+    : limits_(limits),
+      model_(std::make_unique<model::System>(limits, differential())),
+      impl_(std::make_unique<impl::Kernel>(limits)) {}
+
+Runner::~Runner() = default;
+
+bool Runner::supports(const ops::Op& op) const { return impl::Kernel::supports(op, limits_); }
+
+std::optional<Finding> Runner::step(const ops::Op& op) {
+  trace_.push_back(op);
+  Finding f{trace_.size() - 1, op, "", {}, trace_, std::nullopt};
+  auto fail = [&](std::string kind) {
+    f.kind = std::move(kind);
+    f.trace = trace_;
+    return std::optional<Finding>(f);
+  };
+  auto before = layout_of(*impl_, limits_);
+  ops::Result impl_result;
+  try {
+    impl_result = impl_->apply(op);
+  } catch (const std::exception& e) {
+    f.details.push_back(fmt::format("impl failed: {}", e.what()));
+    return fail("crash");
+  }
+  auto after = layout_of(*impl_, limits_);
+  last_result_ = model_->apply(op, before, after);
+  if (!(last_result_ == impl_result)) {
+    f.details.push_back(fmt::format("result: model {}  impl {}", ops::result_text(last_result_),
+                                    ops::result_text(impl_result)));
+    return fail("result");
+  }
+  if (auto why = model_->check_layout(after)) f.details.push_back("impl VMA layout: " + *why);
+  auto model_obs = model_->observe();
+  auto table_obs = impl_->observe_page_tables();
+  for (auto& d : diff(model_obs, "model", table_obs, "impl")) f.details.push_back(std::move(d));
+  if (!f.details.empty()) return fail("observation");
+  auto rmap_obs = impl_->observe_rmap();
+  for (auto& d : diff(table_obs, "impl", rmap_obs, "impl-rmap")) f.details.push_back(std::move(d));
+  for (auto& d : impl_->check_invariants()) f.details.push_back("impl invariant: " + d);
+  if (!f.details.empty()) return fail("rmap");
+  return std::nullopt;
+}
+
+SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> ops) {
+  SequenceResult out;
+  Runner runner(limits);
+  for (const ops::Op& op : ops) {
+    if (!runner.supports(op)) {
+      ++out.ops_skipped;
+      continue;
+    }
+    ++out.ops_run;
+    if ((out.finding = runner.step(op))) break;
+  }
+  return out;
+}
+
+}  // namespace check

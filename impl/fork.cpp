@@ -1,0 +1,116 @@
+// fork (dup_mmap and copy_page_range) and exit. Page tables are copied only for VMAs
+// with an anon_vma; anon pages become COW-shared by write-protecting both PTEs, except
+// that an exclusive page of a possibly pinned folio is copied for the child at once,
+// so that the pin keeps seeing what the parent does.
+
+#include "impl/fork.hpp"
+
+#include "impl/anon_vma.hpp"
+#include "impl/folio.hpp"
+#include "impl/memory.hpp"
+#include "impl/mmap.hpp"
+#include "impl/pgtable.hpp"
+#include "impl/rmap.hpp"
+#include "impl/vma.hpp"
+
+namespace impl {
+namespace {
+
+using ops::Errno;
+using ops::Result;
+
+bool must_copy_now(Kernel& k, const Pte& pte) {
+  if (pte.kind != Pte::Kind::present) return false;
+  Folio* folio = pfn_folio(k, pte.pfn);
+  return folio->anon() && k.page(pte.pfn).anon_exclusive && folio->pincount > 0;
+}
+
+uint64_t pages_to_copy_now(Kernel& k, MmStruct* mm) {
+  uint64_t n = 0;
+  for (const auto& [start, vma] : mm->mm_mt) {
+    if ((vma->flags & (VM_DONTCOPY | VM_WIPEONFORK)) || !vma->anon_vma) continue;
+    for (Vpn v = vma->start; v < vma->end; ++v)
+      if (Pte* pte = pte_offset(mm, v); pte && must_copy_now(k, *pte)) ++n;
+  }
+  return n;
+}
+
+void copy_one_pte(Kernel& k, Vma* dst, Vma* src, Vpn v) {
+  Pte& spte = *pte_offset(src->mm, v);
+  Pte& dpte = pte_alloc(dst->mm, v);
+  if (spte.kind != Pte::Kind::present) {
+    dpte = spte;
+    return;
+  }
+  Folio* folio = pfn_folio(k, spte.pfn);
+  Page& page = k.page(spte.pfn);
+  if (must_copy_now(k, spte)) {
+    Folio* copy = folio_alloc(k, 0);  // cannot fail: counted beforehand
+    k.page(copy->pfn).value = page.value;
+    folio_add_new_anon_rmap(k, copy, dst, v);
+    dpte = Pte{Pte::Kind::present, copy->pfn, 0, (dst->flags & VM_WRITE) != 0, true, true};
+    return;
+  }
+  if (folio->anon()) page.anon_exclusive = false;
+  folio_get(folio);
+  folio_add_rmap_pte(k, folio, spte.pfn);
+  spte.write = false;  // copy-on-write from now on, for both
+  dpte = spte;
+}
+
+void copy_page_range(Kernel& k, Vma* dst, Vma* src) {
+  if (!src->anon_vma) return;  // nothing private to copy: the child faults pages in afresh
+  for (Vpn v = src->start; v < src->end; ++v) {
+    Pte* spte = pte_offset(src->mm, v);
+    if (!spte || spte->kind == Pte::Kind::none) continue;
+    LockGuard sptl(k.locks, pte_lockptr(src->mm, v), LockMode::write);
+    LockGuard dptl(k.locks, pte_lockptr(dst->mm, v), LockMode::write);
+    copy_one_pte(k, dst, src, v);
+  }
+}
+
+std::optional<Pid> lowest_unused_pid(const Kernel& k) {
+  for (Pid pid = 1; pid <= k.limits.max_processes; ++pid)
+    if (!k.tasks.count(pid)) return pid;
+  return std::nullopt;
+}
+
+}  // namespace
+
+MmStruct* mm_alloc(Kernel& k, Pid pid) {
+  MmStruct* mm = k.mms.alloc();
+  mm->pid = pid;
+  mm->pmd_pages = k.hpage();
+  mm->pgd.resize(k.limits.address_space / k.hpage());
+  k.tasks[pid] = mm;
+  return mm;
+}
+
+Result do_fork(Kernel& k, MmStruct* parent) {
+  auto pid = lowest_unused_pid(k);
+  if (!pid) return Result::fail(Errno::eagain);
+  if (pages_to_copy_now(k, parent) > k.frames.free_frames()) return Result::fail(Errno::enomem);
+  MmStruct* child = mm_alloc(k, *pid);
+  LockGuard child_lock(k.locks, child->mmap_lock, LockMode::write);
+  for (const auto& [start, vma] : parent->mm_mt) {
+    if (vma->flags & VM_DONTCOPY) continue;
+    Vma* tmp = vma_create(k, child, vma->start, vma->end, vma->pgoff, vma->flags & ~VM_LOCKED, vma->file);
+    if (!(vma->flags & VM_WIPEONFORK)) anon_vma_fork(k, tmp, vma);
+    vma_link(k, tmp);
+    if (!(vma->flags & VM_WIPEONFORK)) copy_page_range(k, tmp, vma);
+  }
+  return Result::of(*pid);
+}
+
+void exit_mmap(Kernel& k, MmStruct* mm) {
+  std::vector<Vma*> all;
+  for (const auto& [start, vma] : mm->mm_mt) all.push_back(vma);
+  for (Vma* vma : all) {
+    zap_page_range(k, vma, vma->start, vma->end);
+    vma_remove(k, vma);
+  }
+  k.tasks.erase(mm->pid);
+  k.mms.free(mm);
+}
+
+}  // namespace impl

@@ -1,0 +1,186 @@
+// The implementation's own invariants, checked by the runner after every op. Each
+// check recomputes by brute force what the implementation keeps incrementally.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "impl/folio.hpp"
+#include "impl/kernel.hpp"
+#include "impl/pgtable.hpp"
+#include "impl/rmap.hpp"
+
+namespace impl {
+namespace {
+
+using Report = std::vector<std::string>;
+
+std::string vma_text(const Vma* v) {
+  return fmt::format("vma {} [{:#x},{:#x}) of pid {}", v->id, v->start, v->end, v->mm->pid);
+}
+
+void check_trees(Kernel& k, Report& out) {
+  k.anon_vmas.for_each_live([&](AnonVma& av) {
+    if (auto why = av.rb_root.verify()) out.push_back(fmt::format("anon_vma {} tree: {}", av.id, *why));
+  });
+  k.spaces.for_each_live([&](AddressSpace& as) {
+    if (auto why = as.i_mmap.verify()) out.push_back(fmt::format("i_mmap of {}: {}", as.object, *why));
+  });
+}
+
+void check_anon_vma_counters(Kernel& k, Report& out) {
+  std::map<const AnonVma*, unsigned> children, active, root_refs;
+  k.anon_vmas.for_each_live([&](AnonVma& av) {
+    children[av.parent]++;
+    if (av.root != &av) root_refs[av.root]++;
+    if (av.root->freed || av.parent->freed) out.push_back(fmt::format("anon_vma {} links to a freed root or parent", av.id));
+  });
+  k.vmas.for_each_live([&](Vma& v) {
+    if (v.anon_vma) active[v.anon_vma]++;
+  });
+  k.anon_vmas.for_each_live([&](AnonVma& av) {
+    int refs = (av.rb_root.empty() ? 0 : 1) + static_cast<int>(root_refs[&av]);
+    if (av.num_children != children[&av])
+      out.push_back(fmt::format("anon_vma {} num_children {} but {} children", av.id, av.num_children, children[&av]));
+    if (av.num_active_vmas != active[&av])
+      out.push_back(fmt::format("anon_vma {} num_active_vmas {} but {} VMAs use it", av.id, av.num_active_vmas, active[&av]));
+    if (av.refcount != refs)
+      out.push_back(fmt::format("anon_vma {} refcount {} but {} references", av.id, av.refcount, refs));
+  });
+}
+
+void check_vma(MmStruct* mm, Vma* v, Report& out) {
+  if (v->freed) return out.push_back(fmt::format("pid {} maps a freed VMA", mm->pid));
+  if (v->mm != mm || v->start >= v->end || mm->mm_mt.at(v->start) != v)
+    out.push_back(fmt::format("{} is not where its mm keeps it", vma_text(v)));
+  if (v->file && !v->file->i_mmap.contains(*v)) out.push_back(fmt::format("{} missing from i_mmap", vma_text(v)));
+  std::set<const AnonVma*> chained;
+  for (AnonVmaChain* avc : v->anon_vma_chain) {
+    if (avc->freed || avc->anon_vma->freed) {
+      out.push_back(fmt::format("{} chains to a freed avc or anon_vma", vma_text(v)));
+      continue;
+    }
+    chained.insert(avc->anon_vma);
+    if (avc->vma != v || !avc->anon_vma->rb_root.contains(*avc))
+      out.push_back(fmt::format("{}: avc {} not in its anon_vma's tree", vma_text(v), avc->id));
+    if (avc->anon_vma->root != v->anon_vma_chain.front()->anon_vma->root)
+      out.push_back(fmt::format("{} chains anon_vmas of different roots", vma_text(v)));
+  }
+  if (v->anon_vma && !chained.count(v->anon_vma)) out.push_back(fmt::format("{}: own anon_vma not on its chain", vma_text(v)));
+  if (!v->anon_vma && !v->anon_vma_chain.empty()) out.push_back(fmt::format("{}: a chain but no anon_vma", vma_text(v)));
+}
+
+void check_vmas(Kernel& k, Report& out) {
+  std::map<const AnonVma*, std::set<const AnonVma*>> chain_of;
+  for (const auto& [pid, mm] : k.tasks) {
+    Vpn prev_end = 0;
+    for (const auto& [start, v] : mm->mm_mt) {
+      check_vma(mm, v, out);
+      if (start < prev_end) out.push_back(fmt::format("{} overlaps the VMA before it", vma_text(v)));
+      prev_end = v->end;
+      if (!v->anon_vma || v->freed) continue;
+      std::set<const AnonVma*> chain;
+      for (AnonVmaChain* avc : v->anon_vma_chain) chain.insert(avc->anon_vma);
+      auto [it, fresh] = chain_of.emplace(v->anon_vma, chain);
+      if (!fresh && it->second != chain)
+        out.push_back(fmt::format("{} shares anon_vma {} with a VMA whose chain differs", vma_text(v), v->anon_vma->id));
+    }
+  }
+  k.anon_vmas.for_each_live([&](AnonVma& av) {
+    for (AnonVmaChain& avc : av.rb_root) {
+      bool linked = !avc.freed && !avc.vma->freed &&
+                    std::count(avc.vma->anon_vma_chain.begin(), avc.vma->anon_vma_chain.end(), &avc);
+      if (!linked) out.push_back(fmt::format("anon_vma {} tree holds avc {} that no live VMA chains", av.id, avc.id));
+    }
+  });
+}
+
+// Every mapped page: rmap must be able to find this mapping from the folio.
+void check_mapping_reachable(Vma* v, Vpn vpn, Folio* folio, pfn_t pfn, Report& out) {
+  uint64_t index = folio->index + (pfn - folio->pfn);
+  if (folio->anon()) {
+    if (folio->anon_vma->freed)
+      return out.push_back(fmt::format("folio {} mapped at ({},{:#x}) names freed anon_vma {}", folio->id,
+                                       v->mm->pid, vpn, folio->anon_vma->id));
+    bool chained = std::any_of(v->anon_vma_chain.begin(), v->anon_vma_chain.end(),
+                               [&](AnonVmaChain* avc) { return avc->anon_vma == folio->anon_vma; });
+    if (!chained)
+      out.push_back(fmt::format("anon folio {} at ({},{:#x}): its anon_vma {} is not on {}'s chain", folio->id,
+                                v->mm->pid, vpn, folio->anon_vma->id, vma_text(v)));
+  } else if (folio->mapping != v->file) {
+    out.push_back(fmt::format("file folio {} at ({},{:#x}) belongs to another mapping", folio->id, v->mm->pid, vpn));
+  }
+  if (index != linear_page_index(v, vpn))
+    out.push_back(fmt::format("folio {} index {} but mapped at ({},{:#x}) whose linear index is {}", folio->id,
+                              index, v->mm->pid, vpn, linear_page_index(v, vpn)));
+}
+
+void check_pages(Kernel& k, Report& out) {
+  std::map<pfn_t, int> ptes;
+  for (const auto& [pid, mm] : k.tasks)
+    for (const auto& [start, v] : mm->mm_mt)
+      for (Vpn vpn = v->start; v->freed == false && vpn < v->end; ++vpn) {
+        const Pte* pte = pte_offset(mm, vpn);
+        if (!pte || pte->kind != Pte::Kind::present) continue;
+        Folio* folio = pfn_folio(k, pte->pfn);
+        if (!folio || folio->freed) {
+          out.push_back(fmt::format("PTE ({},{:#x}) maps free frame {}", pid, vpn, pte->pfn));
+          continue;
+        }
+        ptes[pte->pfn]++;
+        check_mapping_reachable(v, vpn, folio, pte->pfn, out);
+      }
+  std::map<const Folio*, int> pins;
+  for (const auto& [id, pin] : k.pins) pins[pin.folio]++;
+  uint64_t used = 0;
+  for (pfn_t pfn = 0; pfn < k.mem_map.size(); ++pfn) {
+    const Page& page = k.mem_map[pfn];
+    if (bool in_use = page.folio != nullptr; in_use != k.frames.in_use(pfn))
+      out.push_back(fmt::format("frame {} is {} but the allocator says otherwise", pfn, in_use ? "in use" : "free"));
+    if (!page.folio) continue;
+    ++used;
+    if (page_mapcount(page) != ptes[pfn])
+      out.push_back(fmt::format("page {} mapcount {} but {} PTEs map it", pfn, page_mapcount(page), ptes[pfn]));
+    Folio* folio = page.folio;
+    if (folio->pfn != pfn) continue;
+    int mapped = folio_mapcount(k, folio);
+    int cached = folio->mapping && folio->mapping->i_pages.count(folio->index) &&
+                         folio->mapping->i_pages.at(folio->index) == folio
+                     ? static_cast<int>(folio->nr_pages())
+                     : 0;
+    if (folio->refcount != mapped + cached + pins[folio])
+      out.push_back(fmt::format("folio {} refcount {} but {} mappings, {} cache and {} pin references", folio->id,
+                                folio->refcount, mapped, cached, pins[folio]));
+    if (static_cast<int>(folio->pincount) != pins[folio])
+      out.push_back(fmt::format("folio {} pincount {} but {} pins", folio->id, folio->pincount, pins[folio]));
+  }
+  if (used + k.frames.free_frames() != k.frames.total())
+    out.push_back(fmt::format("frames: {} in use + {} free != {} total", used, k.frames.free_frames(), k.frames.total()));
+  if (auto why = k.frames.verify()) out.push_back(*why);
+}
+
+void check_page_cache(Kernel& k, Report& out) {
+  k.spaces.for_each_live([&](AddressSpace& as) {
+    for (const auto& [pgoff, folio] : as.i_pages)
+      if (folio->freed || folio->mapping != &as || folio->index != pgoff)
+        out.push_back(fmt::format("page cache of {} at {} holds a folio that is not its own", as.object, pgoff));
+  });
+}
+
+}  // namespace
+
+std::vector<std::string> Kernel::check_invariants() {
+  Report out;
+  check_trees(*this, out);
+  check_anon_vma_counters(*this, out);
+  check_vmas(*this, out);
+  check_pages(*this, out);
+  check_page_cache(*this, out);
+  for (const auto& v : locks.violations()) out.push_back(v);
+  if (!locks.idle()) out.push_back(fmt::format("{} locks still held after the op", locks.held()));
+  return out;
+}
+
+}  // namespace impl

@@ -1,0 +1,122 @@
+// impl::Kernel: creation, the op dispatcher, and the op filter.
+
+#include "impl/kernel.hpp"
+
+#include <type_traits>
+
+#include "impl/filemap.hpp"
+#include "impl/fork.hpp"
+#include "impl/gup.hpp"
+#include "impl/memory.hpp"
+#include "impl/mmap.hpp"
+#include "impl/pgtable.hpp"
+
+namespace impl {
+namespace {
+
+using ops::Errno;
+using ops::Result;
+
+template <class... F>
+struct overloaded : F... { using F::operator()...; };
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+AddressSpace* new_file(Kernel& k, unsigned id) {
+  AddressSpace* f = k.spaces.alloc();
+  f->object = id;
+  f->size = k.limits.initial_file_pages;
+  for (uint64_t p = 0; p < f->size; ++p) f->disk[p] = ops::file_initial_value(id, p);
+  return f;
+}
+
+Result read_at(Kernel& k, MmStruct* mm, Vpn vpn) {
+  Result r = handle_mm_fault(k, mm, vpn, FaultKind::read);
+  if (r.kind != Result::Kind::ok) return r;
+  return Result::of(pte_value(k, *pte_offset(mm, vpn)));
+}
+
+Result write_at(Kernel& k, MmStruct* mm, Vpn vpn, uint64_t value) {
+  Result r = handle_mm_fault(k, mm, vpn, FaultKind::write);
+  if (r.kind != Result::Kind::ok) return r;
+  pfn_t pfn = pte_offset(mm, vpn)->pfn;
+  k.page(pfn).value = value;
+  k.page(pfn).folio->lazyfree = false;
+  return r;
+}
+
+// Runs `fn(mm)` for a live pid under its mmap_lock; ESRCH otherwise.
+template <class Fn>
+Result with_mm(Kernel& k, Pid pid, LockMode mode, Fn fn) {
+  auto it = k.tasks.find(pid);
+  if (it == k.tasks.end()) return Result::fail(Errno::esrch);
+  LockGuard g(k.locks, it->second->mmap_lock, mode);
+  return fn(it->second);
+}
+
+}  // namespace
+
+Kernel::Kernel(const ops::Limits& l) : limits(l), mem_map(l.frames), frames(l.frames) {
+  for (unsigned f = 0; f < limits.files; ++f) files.push_back(new_file(*this, f));
+  mm_alloc(*this, 1);
+}
+
+Kernel::~Kernel() = default;
+
+bool Kernel::supports(const ops::Op& op, const ops::Limits& limits) {
+  if (limits.thp_always) return false;
+  if (std::holds_alternative<ops::Reclaim>(op) || std::holds_alternative<ops::Migrate>(op) ||
+      std::holds_alternative<ops::Ksm>(op) || std::holds_alternative<ops::Split>(op))
+    return false;
+  if (auto* m = std::get_if<ops::Madvise>(&op))
+    return m->advice != ops::Advice::pageout && m->advice != ops::Advice::collapse &&
+           m->advice != ops::Advice::hugepage;
+  return true;
+}
+
+Result Kernel::apply(const ops::Op& op) {
+  Kernel& k = *this;
+  const auto W = LockMode::write, R = LockMode::read;
+  return std::visit(
+      overloaded{
+          [&](const ops::Fork& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_fork(k, mm); }); },
+          [&](const ops::Exit& o) {
+            auto it = k.tasks.find(o.pid);
+            if (it == k.tasks.end()) return Result::fail(Errno::esrch);
+            exit_mmap(k, it->second);
+            return Result::ok();
+          },
+          [&](const ops::Mmap& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_mmap(k, mm, o); }); },
+          [&](const ops::Munmap& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_munmap(k, mm, o); }); },
+          [&](const ops::Mprotect& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_mprotect(k, mm, o); }); },
+          [&](const ops::Mremap& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_mremap(k, mm, o); }); },
+          [&](const ops::Mlock& o) {
+            return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_mlock(k, mm, o.vpn, o.pages, true); });
+          },
+          [&](const ops::Munlock& o) {
+            return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_mlock(k, mm, o.vpn, o.pages, false); });
+          },
+          [&](const ops::Madvise& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_madvise(k, mm, o); }); },
+          [&](const ops::Read& o) { return with_mm(k, o.pid, R, [&](MmStruct* mm) { return read_at(k, mm, o.vpn); }); },
+          [&](const ops::Write& o) {
+            return with_mm(k, o.pid, R, [&](MmStruct* mm) { return write_at(k, mm, o.vpn, o.value); });
+          },
+          [&](const ops::Pin& o) { return with_mm(k, o.pid, R, [&](MmStruct* mm) { return pin_user_page(k, mm, o); }); },
+          [&](const ops::ReadPin& o) { return read_pin(k, o.id); },
+          [&](const ops::WritePin& o) { return write_pin(k, o.id, o.value); },
+          [&](const ops::Unpin& o) { return unpin_user_page(k, o.id); },
+          [&](const ops::Fwrite& o) { return file_write(k, o); },
+          [&](const ops::Ftruncate& o) { return file_truncate(k, o); },
+          [&](const auto&) { return Result::fail(Errno::einval); },  // filtered out by supports()
+      },
+      op);
+}
+
+std::vector<std::pair<Vpn, Vpn>> Kernel::vma_extents(Pid pid) const {
+  std::vector<std::pair<Vpn, Vpn>> out;
+  if (auto it = tasks.find(pid); it != tasks.end())
+    for (const auto& [start, vma] : it->second->mm_mt) out.emplace_back(vma->start, vma->end);
+  return out;
+}
+
+}  // namespace impl

@@ -1,0 +1,73 @@
+#pragma once
+// impl::Kernel: the optimized, kernel-shaped implementation. Its state is public in
+// the way kernel state is global: the mm code in the other files of impl/ works on
+// it directly. Users drive it through apply() and read it through the observe and
+// check functions.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "impl/mm_types.hpp"
+#include "impl/page_alloc.hpp"
+#include "impl/slab.hpp"
+#include "ops/limits.hpp"
+#include "ops/observation.hpp"
+#include "ops/op.hpp"
+
+namespace impl {
+
+struct PinRecord {
+  Folio* folio = nullptr;
+  pfn_t pfn = 0;
+  bool write = false;
+};
+
+class Kernel {
+ public:
+  explicit Kernel(const ops::Limits& limits);
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+  ~Kernel();
+
+  // Whether this implementation handles the op yet (reclaim, migration, KSM and THP
+  // are added by later work).
+  static bool supports(const ops::Op& op, const ops::Limits& limits);
+
+  ops::Result apply(const ops::Op& op);
+
+  // The Observation twice: once read off the page tables, once by rmap_walk over
+  // every in-use folio. Mapcounts are the implementation's own counters in both.
+  ops::Observation observe_page_tables();
+  ops::Observation observe_rmap();
+
+  // Every invariant violation found now; empty when all hold.
+  std::vector<std::string> check_invariants();
+
+  // The VMA extents of a process, [start, end) in address order.
+  std::vector<std::pair<Vpn, Vpn>> vma_extents(Pid pid) const;
+
+  // ---- state ----
+  ops::Limits limits;
+  std::vector<Page> mem_map;
+  FrameAllocator frames;
+  Slab<Folio> folios;
+  Slab<Vma> vmas;
+  Slab<AnonVma> anon_vmas;
+  Slab<AnonVmaChain> avcs;
+  Slab<AddressSpace> spaces;
+  Slab<MmStruct> mms;
+  std::map<Pid, MmStruct*> tasks;
+  std::vector<AddressSpace*> files;
+  unsigned next_shmem = 0;
+  std::map<ops::PinId, PinRecord> pins;
+  ops::PinId next_pin = 1;
+  LockTracker locks;
+
+  uint64_t hpage() const { return limits.hpage_pages(); }
+  Page& page(pfn_t pfn) { return mem_map.at(pfn); }
+};
+
+}  // namespace impl

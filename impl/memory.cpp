@@ -1,0 +1,168 @@
+#include "impl/memory.hpp"
+
+#include "impl/anon_vma.hpp"
+#include "impl/folio.hpp"
+#include "impl/pgtable.hpp"
+#include "impl/rmap.hpp"
+#include "impl/vma.hpp"
+
+namespace impl {
+namespace {
+
+using ops::Errno;
+using ops::Result;
+
+bool beyond_eof(const Vma* vma, Vpn vpn) { return vma->file && vma->pgoff_of(vpn) >= vma->file->size; }
+
+bool cow_mapping(const Vma* vma) { return !(vma->flags & VM_SHARED); }
+
+// Maps `folio`'s page `pfn` at vpn as a new mapping of an existing rmap user.
+void map_page(Kernel& k, MmStruct* mm, Vpn vpn, Folio* folio, pfn_t pfn, bool write) {
+  LockGuard ptl(k.locks, pte_lockptr(mm, vpn), LockMode::write);
+  folio_get(folio);
+  folio_add_rmap_pte(k, folio, pfn);
+  pte_alloc(mm, vpn) = Pte{Pte::Kind::present, pfn, 0, write, write, true};
+}
+
+// Replaces whatever the PTE maps with a new exclusive anon folio holding `value`.
+Result map_new_anon(Kernel& k, Vma* vma, Vpn vpn, uint64_t value, bool write) {
+  anon_vma_prepare(k, vma);
+  Folio* folio = folio_alloc(k, 0);
+  if (!folio) return Result::fail(Errno::enomem);
+  k.page(folio->pfn).value = value;
+  MmStruct* mm = vma->mm;
+  LockGuard ptl(k.locks, pte_lockptr(mm, vpn), LockMode::write);
+  Pte& pte = pte_alloc(mm, vpn);
+  if (pte.kind == Pte::Kind::present) {
+    Folio* old = pfn_folio(k, pte.pfn);
+    folio_remove_rmap_pte(k, old, pte.pfn);
+    folio_put(k, old);
+  }
+  folio_add_new_anon_rmap(k, folio, vma, vpn);  // the allocation reference becomes the PTE's
+  pte = Pte{Pte::Kind::present, folio->pfn, 0, write, write, true};
+  return Result::ok();
+}
+
+Result do_anonymous_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
+  if (kind == FaultKind::read) {
+    LockGuard ptl(k.locks, pte_lockptr(vma->mm, vpn), LockMode::write);
+    pte_alloc(vma->mm, vpn) = Pte{Pte::Kind::zero};
+    return Result::ok();
+  }
+  return map_new_anon(k, vma, vpn, 0, kind == FaultKind::write);
+}
+
+Result do_file_fault(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
+  Folio* folio = filemap_get_folio(k, vma->file, vma->pgoff_of(vpn));
+  if (!folio) return Result::fail(Errno::enomem);
+  if (kind != FaultKind::read && cow_mapping(vma)) {  // do_cow_fault: a private copy straight away
+    uint64_t value = k.page(folio->pfn).value;
+    return map_new_anon(k, vma, vpn, value, kind == FaultKind::write);
+  }
+  bool write = kind == FaultKind::write;
+  if (write) folio->dirty = true;
+  map_page(k, vma->mm, vpn, folio, folio->pfn, write);
+  return Result::ok();
+}
+
+// Whether a write may reuse the anon page in place: nothing but this PTE holds it.
+bool wp_can_reuse_anon_folio(const Folio* folio) {
+  if (folio->nr_pages() > 1) return false;  // large folios come with THP support
+  return folio->refcount == 1;
+}
+
+// do_wp_page: a write or unshare fault on a present or zero PTE of a private mapping.
+Result do_wp_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
+  Pte& pte = *pte_offset(vma->mm, vpn);
+  bool write = kind == FaultKind::write;
+  if (pte.kind == Pte::Kind::zero) return map_new_anon(k, vma, vpn, 0, write);
+  Folio* folio = pfn_folio(k, pte.pfn);
+  Page& page = k.page(pte.pfn);
+  if (!folio->anon()) return map_new_anon(k, vma, vpn, page.value, write);
+  if (page.anon_exclusive) {
+    pte.write |= write;
+    return Result::ok();
+  }
+  {
+    LockGuard folio_lock(k.locks, folio->lock, LockMode::write);
+    if (wp_can_reuse_anon_folio(folio)) {
+      folio_move_anon_rmap(folio, vma);
+      page.anon_exclusive = true;
+      pte.write |= write;
+      return Result::ok();
+    }
+  }
+  return map_new_anon(k, vma, vpn, page.value, write);
+}
+
+}  // namespace
+
+uint64_t pte_value(Kernel& k, const Pte& pte) {
+  return pte.kind == Pte::Kind::present ? k.page(pte.pfn).value : 0;
+}
+
+Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind) {
+  Vma* vma = find_vma(mm, vpn);
+  if (!vma || !(vma->flags & VM_ACCESS_FLAGS)) return Result::segv();
+  if (kind == FaultKind::write && !(vma->flags & VM_WRITE)) return Result::segv();
+  Pte* pte = pte_offset(mm, vpn);
+  if (!pte || pte->kind == Pte::Kind::none) {
+    if (beyond_eof(vma, vpn)) return Result::sigbus();
+    Result r = vma->file ? do_file_fault(k, vma, vpn, kind) : do_anonymous_page(k, vma, vpn, kind);
+    if (r.kind != Result::Kind::ok || kind == FaultKind::read || !cow_mapping(vma)) return r;
+    pte = pte_offset(mm, vpn);
+    if (pte->kind == Pte::Kind::present && k.page(pte->pfn).anon_exclusive) return r;
+  }
+  if (kind == FaultKind::read) return Result::ok();
+  if (!cow_mapping(vma)) {  // a shared mapping writes the page-cache page in place
+    if (kind == FaultKind::write) {
+      pte->write = pte->dirty = true;
+      pfn_folio(k, pte->pfn)->dirty = true;
+    }
+    return Result::ok();
+  }
+  return do_wp_page(k, vma, vpn, kind);
+}
+
+Result populate_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, bool stop_on_error) {
+  Vpn v = start;
+  while (v < end) {
+    Vma* vma = find_vma(mm, v);
+    if (!vma) {
+      ++v;
+      continue;
+    }
+    Vpn stop = std::min(vma->end, end);
+    if (vma->flags & VM_ACCESS_FLAGS) {
+      // Writable private mappings get write faults, to break COW now.
+      FaultKind kind = (vma->flags & VM_WRITE) && cow_mapping(vma) ? FaultKind::write : FaultKind::read;
+      for (Vpn p = v; p < stop; ++p) {
+        Result r = handle_mm_fault(k, mm, p, kind);
+        if (r.kind == Result::Kind::ok) continue;
+        if (stop_on_error) return r;
+        break;
+      }
+    }
+    v = stop;
+  }
+  return Result::ok();
+}
+
+void zap_page_range(Kernel& k, Vma* vma, Vpn start, Vpn end) {
+  MmStruct* mm = vma->mm;
+  for (Vpn v = start; v < end; ++v) {
+    PteTable* table = pte_table(mm, v);
+    if (!table) continue;
+    LockGuard ptl(k.locks, table->ptl, LockMode::write);
+    Pte& pte = table->ptes[v % mm->pmd_pages];
+    if (pte.kind == Pte::Kind::present) {
+      Folio* folio = pfn_folio(k, pte.pfn);
+      if (pte.dirty && !folio->anon()) folio->dirty = true;
+      folio_remove_rmap_pte(k, folio, pte.pfn);
+      folio_put(k, folio);
+    }
+    pte = Pte{};
+  }
+}
+
+}  // namespace impl

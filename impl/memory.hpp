@@ -1,0 +1,24 @@
+#pragma once
+// Page faults and unmapping (the kernel's mm/memory.c): anonymous and file faults,
+// copy-on-write with the reuse rule of current kernels, and zapping page tables.
+
+#include "impl/kernel.hpp"
+#include "ops/types.hpp"
+
+namespace impl {
+
+enum class FaultKind : uint8_t { read, write, unshare };
+
+// Resolves a fault at vpn; ok when the PTE now maps what the access needs.
+ops::Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind);
+
+// Faults in [start, end) the way MAP_POPULATE and mlock do.
+ops::Result populate_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, bool stop_on_error);
+
+// Removes every PTE in [start, end) (inside `vma`), dropping rmap and references.
+void zap_page_range(Kernel& k, Vma* vma, Vpn start, Vpn end);
+
+// The value a present or zero PTE shows.
+uint64_t pte_value(Kernel& k, const Pte& pte);
+
+}  // namespace impl

@@ -1,0 +1,159 @@
+#pragma once
+// The implementation's core structures, shaped like the kernel's mm_types.h: folios and
+// pages, page tables, VMAs, anon_vma and anon_vma_chain, address_space and mm. Every
+// object the implementation frees is poisoned, not released, so that a stale pointer
+// (a folio whose mapping names a freed anon_vma, say) is reported rather than followed.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "impl/interval_tree.hpp"
+#include "impl/locks.hpp"
+#include "ops/types.hpp"
+
+namespace impl {
+
+using ops::Pid;
+using ops::Vpn;
+using pfn_t = uint64_t;
+
+// vm_flags
+enum VmFlags : uint32_t {
+  VM_READ = 1u << 0,
+  VM_WRITE = 1u << 1,
+  VM_EXEC = 1u << 2,
+  VM_SHARED = 1u << 3,
+  VM_MAYWRITE = 1u << 4,
+  VM_LOCKED = 1u << 5,
+  VM_DONTCOPY = 1u << 6,
+  VM_WIPEONFORK = 1u << 7,
+  VM_MERGEABLE = 1u << 8,
+  VM_HUGEPAGE = 1u << 9,
+  VM_NOHUGEPAGE = 1u << 10,
+};
+inline constexpr uint32_t VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
+
+// Base of every object the implementation allocates: an id for messages, and the
+// poison mark set when it is freed.
+struct Object {
+  uint64_t id = 0;
+  bool freed = false;
+};
+
+struct AddressSpace;
+struct AnonVma;
+struct MmStruct;
+struct Vma;
+
+struct Folio : Object {
+  pfn_t pfn = 0;        // of the head page
+  unsigned order = 0;
+  // folio->mapping: an anon_vma for anon folios, an address_space for file and shmem.
+  AnonVma* anon_vma = nullptr;
+  AddressSpace* mapping = nullptr;
+  uint64_t index = 0;   // anon: linear page index at first map; file: page offset
+  int refcount = 0;     // _refcount
+  unsigned pincount = 0;
+  bool dirty = false;
+  bool lazyfree = false;
+  Lock lock{LockClass::folio_lock};
+
+  unsigned nr_pages() const { return 1u << order; }
+  bool anon() const { return anon_vma != nullptr; }
+};
+
+// struct page: one per frame.
+struct Page {
+  Folio* folio = nullptr;  // null while the frame is free
+  int mapcount = -1;       // _mapcount: PTE mappings minus one
+  bool anon_exclusive = false;
+  uint64_t value = 0;      // the page's content
+};
+
+struct Pte {
+  enum class Kind : uint8_t { none, present, zero, swap, migration };
+  Kind kind = Kind::none;
+  pfn_t pfn = 0;        // present, migration
+  uint64_t slot = 0;    // swap
+  bool write = false, dirty = false, young = false;
+};
+
+struct PteTable {
+  std::vector<Pte> ptes;
+  Lock ptl{LockClass::ptl};
+};
+
+struct Pmd {
+  std::unique_ptr<PteTable> table;  // null: pmd_none
+};
+
+// anon_vma_chain: links one VMA to one anon_vma; lives on the VMA's chain list and in
+// the anon_vma's interval tree, keyed by the VMA's page offset range.
+struct AnonVmaChain : Object {
+  Vma* vma = nullptr;
+  AnonVma* anon_vma = nullptr;
+  IntervalNode rb;
+};
+
+struct AvcRange {
+  static uint64_t start(const AnonVmaChain& avc);
+  static uint64_t last(const AnonVmaChain& avc);
+};
+using AvcTree = IntervalTree<AnonVmaChain, &AnonVmaChain::rb, AvcRange>;
+
+struct AnonVma : Object {
+  AnonVma* root = nullptr;
+  AnonVma* parent = nullptr;
+  int refcount = 0;
+  unsigned num_children = 0;
+  unsigned num_active_vmas = 0;
+  AvcTree rb_root;
+  Lock rwsem{LockClass::anon_vma_rwsem};  // only the root's is taken
+};
+
+struct Vma : Object {
+  MmStruct* mm = nullptr;
+  Vpn start = 0, end = 0;
+  uint64_t pgoff = 0;
+  uint32_t flags = 0;
+  AddressSpace* file = nullptr;  // file or shmem object
+  AnonVma* anon_vma = nullptr;
+  std::vector<AnonVmaChain*> anon_vma_chain;  // oldest first
+  IntervalNode shared_rb;                     // in file->i_mmap
+
+  uint64_t pages() const { return end - start; }
+  uint64_t last_pgoff() const { return pgoff + pages() - 1; }
+  uint64_t pgoff_of(Vpn vpn) const { return pgoff + (vpn - start); }
+  Vpn vpn_of(uint64_t page_offset) const { return start + (page_offset - pgoff); }
+};
+
+struct VmaRange {
+  static uint64_t start(const Vma& v) { return v.pgoff; }
+  static uint64_t last(const Vma& v) { return v.last_pgoff(); }
+};
+using VmaTree = IntervalTree<Vma, &Vma::shared_rb, VmaRange>;
+
+inline uint64_t AvcRange::start(const AnonVmaChain& avc) { return avc.vma->pgoff; }
+inline uint64_t AvcRange::last(const AnonVmaChain& avc) { return avc.vma->last_pgoff(); }
+
+struct AddressSpace : Object {
+  unsigned object = 0;  // file id, or shmem object number
+  bool shmem = false;
+  uint64_t size = 0;    // pages
+  VmaTree i_mmap;
+  std::map<uint64_t, Folio*> i_pages;  // the page cache
+  std::map<uint64_t, uint64_t> disk;   // file content not in the cache; absent reads 0
+  Lock i_mmap_rwsem{LockClass::i_mmap_rwsem};
+};
+
+struct MmStruct : Object {
+  Pid pid = 0;
+  std::map<Vpn, Vma*> mm_mt;  // VMAs by start
+  std::vector<Pmd> pgd;       // one PMD entry per huge-page-sized range
+  uint64_t pmd_pages = 1;     // pages one PMD entry covers (the huge page size)
+  Lock mmap_lock{LockClass::mmap_lock};
+};
+
+}  // namespace impl

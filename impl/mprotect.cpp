@@ -1,0 +1,65 @@
+// mprotect, mlock and munlock: flag changes over a range, VMA by VMA, merging and
+// splitting through vma_modify_flags. A hole ends the call with ENOMEM; the VMAs
+// before it keep their change, as in the kernel.
+
+#include "impl/memory.hpp"
+#include "impl/mmap.hpp"
+#include "impl/vma.hpp"
+
+namespace impl {
+namespace {
+
+using ops::Errno;
+using ops::Result;
+
+template <class NewFlags>
+Result modify_until_hole(Kernel& k, MmStruct* mm, Vpn start, Vpn end, NewFlags new_flags) {
+  for (Vpn v = start; v < end;) {
+    Vma* vma = find_vma(mm, v);
+    if (!vma) return Result::fail(Errno::enomem);
+    Vpn stop = std::min(vma->end, end);
+    vma_modify_flags(k, vma, v, stop, new_flags(vma->flags));
+    v = stop;
+  }
+  return Result::ok();
+}
+
+}  // namespace
+
+Result do_mprotect(Kernel& k, MmStruct* mm, const ops::Mprotect& op) {
+  if (op.pages == 0) return Result::ok();
+  if (!in_address_space(k, op.vpn, op.pages)) return Result::fail(Errno::enomem);
+  uint32_t prot = 0;
+  if (op.prot & ops::prot_read) prot |= VM_READ;
+  if (op.prot & ops::prot_write) prot |= VM_WRITE;
+  if (op.prot & ops::prot_exec) prot |= VM_EXEC;
+  // A locked private VMA made writable breaks COW at once (mprotect_fixup populates it).
+  std::vector<Vpn> to_break;
+  for (Vpn v = op.vpn; v < op.vpn + op.pages;) {
+    Vma* vma = find_vma(mm, v);
+    if (!vma) break;
+    Vpn stop = std::min(vma->end, op.vpn + op.pages);
+    if ((vma->flags & (VM_LOCKED | VM_SHARED | VM_WRITE)) == VM_LOCKED && (prot & VM_WRITE))
+      for (Vpn p = v; p < stop; ++p) to_break.push_back(p);
+    v = stop;
+  }
+  Result r = modify_until_hole(k, mm, op.vpn, op.vpn + op.pages,
+                               [&](uint32_t flags) { return (flags & ~VM_ACCESS_FLAGS) | prot; });
+  for (Vpn v : to_break) handle_mm_fault(k, mm, v, FaultKind::write);
+  return r;
+}
+
+Result do_mlock(Kernel& k, MmStruct* mm, Vpn vpn, uint64_t pages, bool lock) {
+  if (pages == 0) return Result::ok();
+  if (!in_address_space(k, vpn, pages)) return Result::fail(Errno::enomem);
+  Result r = modify_until_hole(k, mm, vpn, vpn + pages, [&](uint32_t flags) {
+    return lock ? flags | VM_LOCKED : flags & ~VM_LOCKED;
+  });
+  if (!lock || r.kind != Result::Kind::ok) return r;
+  Result p = populate_range(k, mm, vpn, vpn + pages, true);
+  if (p.kind == Result::Kind::segv || p.kind == Result::Kind::sigbus) return Result::fail(Errno::enomem);
+  if (p.kind == Result::Kind::error && p.err == Errno::enomem) return Result::fail(Errno::eagain);
+  return p;
+}
+
+}  // namespace impl

@@ -1,0 +1,130 @@
+// mremap: shrink, grow in place, or move. A move creates (or merges into) a VMA at
+// the destination with the same page offset and anon_vma chain, then moves the page
+// tables; rmap finds the pages there because their linear index did not change.
+//
+// The rmap locks (i_mmap_rwsem, anon_vma root rwsem) must be held while page tables
+// move whenever the destination VMA does not sort after the source in the rmap trees
+// (its pgoff is not greater): an rmap walk could otherwise visit the destination
+// before the PTE arrives and the source after it left, and miss the page.
+
+#include "impl/anon_vma.hpp"
+#include "impl/memory.hpp"
+#include "impl/mmap.hpp"
+#include "impl/pgtable.hpp"
+#include "impl/vma.hpp"
+
+namespace impl {
+namespace {
+
+using ops::Errno;
+using ops::Result;
+
+std::optional<Vpn> highest_free_range(const Kernel& k, const MmStruct* mm, uint64_t pages) {
+  Vpn gap_end = k.limits.address_space;
+  for (auto it = mm->mm_mt.rbegin(); it != mm->mm_mt.rend(); ++it) {
+    if (gap_end - it->second->end >= pages) return gap_end - pages;
+    gap_end = it->second->start;
+  }
+  if (gap_end >= pages) return gap_end - pages;
+  return std::nullopt;
+}
+
+Result validate(const Kernel& k, MmStruct* mm, const ops::Mremap& op) {
+  const uint64_t space = k.limits.address_space;
+  if (op.old_pages == 0 || op.new_pages == 0) return Result::fail(Errno::einval);
+  if (op.dontunmap && op.old_pages != op.new_pages) return Result::fail(Errno::einval);
+  if (op.to) {
+    if (*op.to > space || op.new_pages > space - *op.to) return Result::fail(Errno::einval);
+    if (*op.to < op.vpn + op.old_pages && op.vpn < *op.to + op.new_pages) return Result::fail(Errno::einval);
+  }
+  if (op.vpn > space || op.old_pages > space - op.vpn) return Result::fail(Errno::efault);
+  Vma* vma = find_vma(mm, op.vpn);
+  if (!vma || vma->end < op.vpn + op.old_pages) return Result::fail(Errno::efault);
+  if (op.dontunmap && (vma->file || (vma->flags & VM_SHARED))) return Result::fail(Errno::einval);
+  // RLIMIT_AS: the address space after the call, counted before changing anything.
+  int64_t after = static_cast<int64_t>(mapped_pages(mm)) + static_cast<int64_t>(op.new_pages);
+  if (!op.dontunmap) after -= static_cast<int64_t>(op.old_pages);
+  if (op.to) after -= static_cast<int64_t>(mapped_pages_in(mm, *op.to, *op.to + op.new_pages));
+  if (after > static_cast<int64_t>(k.limits.max_pages)) return Result::fail(Errno::enomem);
+  return Result::ok();
+}
+
+// copy_vma: the destination VMA for a move of `pages` pages of `vma` from `from`.
+Vma* copy_vma(Kernel& k, Vma* vma, Vpn from, Vpn to, uint64_t pages, bool* need_rmap_locks) {
+  uint64_t pgoff = vma->pgoff_of(from);
+  Vma* dst = vma_merge_new_range(k, vma->mm, to, to + pages, pgoff, vma->flags, vma->file, vma);
+  if (!dst) {
+    dst = vma_create(k, vma->mm, to, to + pages, pgoff, vma->flags, vma->file);
+    dst->anon_vma = vma->anon_vma;
+    anon_vma_clone(k, dst, vma);
+    vma_link(k, dst);
+  }
+  *need_rmap_locks = dst->pgoff <= vma->pgoff;
+  return dst;
+}
+
+void move_page_tables(Kernel& k, Vma* src, Vpn from, Vma* dst, Vpn to, uint64_t pages, bool rmap_locks) {
+  std::optional<LockGuard> file_lock, anon_lock;
+  if (rmap_locks && src->file) file_lock.emplace(k.locks, src->file->i_mmap_rwsem, LockMode::write);
+  if (rmap_locks && src->anon_vma) anon_lock.emplace(k.locks, src->anon_vma->root->rwsem, LockMode::write);
+  MmStruct* mm = src->mm;
+  for (uint64_t i = 0; i < pages; ++i) {
+    Pte* old = pte_offset(mm, from + i);
+    if (!old || old->kind == Pte::Kind::none) continue;
+    LockGuard old_ptl(k.locks, pte_lockptr(mm, from + i), LockMode::write);
+    Lock& new_lock = pte_lockptr(mm, to + i);
+    std::optional<LockGuard> new_ptl;
+    if (&new_lock != &pte_lockptr(mm, from + i)) new_ptl.emplace(k.locks, new_lock, LockMode::write);
+    pte_alloc(mm, to + i) = *old;
+    *pte_offset(mm, from + i) = Pte{};
+  }
+  (void)dst;
+}
+
+Result move_vma(Kernel& k, MmStruct* mm, const ops::Mremap& op, Vpn to) {
+  const uint64_t kept = std::min(op.old_pages, op.new_pages);
+  if (op.to) unmap_range(k, mm, to, to + op.new_pages);
+  Vma* vma = find_vma(mm, op.vpn);
+  bool rmap_locks = false;
+  Vma* dst = copy_vma(k, vma, op.vpn, to, op.new_pages, &rmap_locks);
+  vma = find_vma(mm, op.vpn);  // copy_vma may have merged next to it
+  move_page_tables(k, vma, op.vpn, dst, to, kept, rmap_locks);
+  if (!op.dontunmap) {
+    unmap_range(k, mm, op.vpn, op.vpn + op.old_pages);
+  } else {
+    Vma* old = find_vma(mm, op.vpn);
+    if (old->flags & VM_LOCKED) vma_modify_flags(k, old, op.vpn, op.vpn + op.old_pages, old->flags & ~VM_LOCKED);
+  }
+  return Result::ok();
+}
+
+}  // namespace
+
+Result do_mremap(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
+  if (Result r = validate(k, mm, op); r.kind != Result::Kind::ok) return r;
+  const Vpn old_end = op.vpn + op.old_pages, new_end = op.vpn + op.new_pages;
+  Vpn at = op.vpn;
+  if (op.to || op.dontunmap) {
+    if (op.new_pages < op.old_pages) unmap_range(k, mm, new_end, old_end);
+    auto dest = op.to ? op.to : highest_free_range(k, mm, op.new_pages);
+    if (!dest) return Result::fail(Errno::enomem);
+    at = *dest;
+    move_vma(k, mm, op, at);
+  } else if (op.new_pages <= op.old_pages) {
+    if (op.new_pages < op.old_pages) unmap_range(k, mm, new_end, old_end);
+  } else if (Vma* vma = find_vma(mm, op.vpn); vma->end == old_end && new_end <= k.limits.address_space &&
+             mapped_pages_in(mm, old_end, new_end) == 0) {
+    vma_set_range(k, vma, vma->start, vma->end + (op.new_pages - op.old_pages), vma->pgoff);
+  } else {
+    auto dest = highest_free_range(k, mm, op.new_pages);
+    if (!dest) return Result::fail(Errno::enomem);
+    at = *dest;
+    move_vma(k, mm, op, at);
+  }
+  Vma* moved = find_vma(mm, at);
+  if (op.new_pages > op.old_pages && (moved->flags & VM_LOCKED))
+    populate_range(k, mm, at + op.old_pages, at + op.new_pages, false);
+  return Result::of(at);
+}
+
+}  // namespace impl

@@ -1,0 +1,35 @@
+#pragma once
+// Reverse mapping: adding and removing a page's mappings, and rmap_walk, which finds
+// every (VMA, address) that may map a folio — through its anon_vma's interval tree for
+// anon folios, through the file's i_mmap tree for file and shmem folios. Callers pass
+// a control block; one walk serves observation, unmapping and the invariant checks.
+
+#include <functional>
+
+#include "impl/kernel.hpp"
+
+namespace impl {
+
+// First mapping of a freshly allocated anon folio: folio->anon_vma and index are set
+// from the VMA, and the page is AnonExclusive.
+void folio_add_new_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr);
+// One more PTE mapping of a page already in the rmap (file pages, fork of anon pages).
+void folio_add_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn);
+void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn);
+// An exclusive anon folio reused by a write fault moves to the writer's own anon_vma.
+void folio_move_anon_rmap(Folio* folio, Vma* vma);
+
+uint64_t linear_page_index(const Vma* vma, Vpn addr);
+
+struct RmapWalkControl {
+  // Called for every VMA the walk reaches, with the address at which the folio's
+  // first page would be mapped there. Return false to stop the walk.
+  std::function<bool(Folio* folio, Vma* vma, Vpn addr)> rmap_one;
+};
+
+void rmap_walk(Kernel& k, Folio* folio, RmapWalkControl& rwc);
+
+// The (pid, vpn) pairs whose PTE maps page `pfn`, found by rmap_walk.
+std::vector<ops::PageKey> page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pfn);
+
+}  // namespace impl

@@ -1,0 +1,74 @@
+// The differential runner as a specification: on random op sequences, and on every
+// regression trace, the implementation agrees with the model and keeps its invariants.
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "check/finding.hpp"
+#include "check/runner.hpp"
+#include "op_gen.hpp"
+#include "ops/limits_text.hpp"
+#include "ops/trace.hpp"
+
+namespace {
+
+// A small world, so that random ops land on mapped pages, live pids and real pins.
+ops::Limits small_world() {
+  ops::Limits l;
+  l.address_space = 0x40;
+  l.max_pages = 0x40;
+  l.max_vmas = 0x40;
+  l.max_processes = 4;
+  l.frames = 96;
+  l.files = 2;
+  l.initial_file_pages = 8;
+  l.max_file_pages = 16;
+  l.max_pins = 4;
+  return l;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+RC_GTEST_PROP(RunnerProperty, RandomSequences_ImplAgreesWithModel, ()) {
+  const ops::Limits limits = small_world();
+  const auto ops = *ops::gen::ops(limits);
+  auto result = check::run_sequence(limits, ops);
+  if (result.finding) RC_FAIL("\n" + check::finding_trace(*result.finding, limits));
+}
+
+TEST(RunnerCorpus, EveryRegressionTrace_ReplaysCleanOnBothSides) {
+  const std::filesystem::path dir = std::filesystem::path(RMAPCHECK_SOURCE_DIR) / "corpus/regressions";
+  size_t traces = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".trace") continue;
+    ++traces;
+    ops::Trace trace = ops::parse_trace(read_file(entry.path()));
+    ops::Limits limits = ops::limits_from_trace(trace, ops::Limits{});
+    auto result = check::run_sequence(limits, trace.ops());
+    EXPECT_FALSE(result.finding) << entry.path().filename() << "\n"
+                                 << (result.finding ? check::finding_trace(*result.finding, limits) : "");
+  }
+  EXPECT_GT(traces, 10u);
+}
+
+TEST(RunnerFinding, ABrokenExpectationOfTheImplIsReportedWithTheTrace) {
+  // A finding carries every op up to the one that diverged; here nothing diverges, so
+  // the runner's trace is exactly the ops it was given.
+  ops::Limits limits;
+  check::Runner runner(limits);
+  auto trace = ops::parse_trace("mmap 1 0x100 4 anon private rw\nwrite 1 0x101 7\nfork 1\nread 2 0x101\n");
+  for (const ops::Op& op : trace.ops()) ASSERT_FALSE(runner.step(op));
+  EXPECT_EQ(runner.trace(), trace.ops());
+  EXPECT_EQ(runner.last_result(), ops::Result::of(7));
+}
