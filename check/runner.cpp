@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 #include "check/compare.hpp"
 #include "impl/kernel.hpp"
 #include "model/system.hpp"
@@ -23,10 +25,18 @@ model::System::Options differential() {
   return o;
 }
 
+// The implementation does not enforce the map count limit yet; with max_vmas at least
+// max_pages the limit can never bind (every VMA holds a page), so both sides agree.
+const ops::Limits& supported(const ops::Limits& limits) {
+  if (limits.max_vmas < limits.max_pages)
+    throw std::invalid_argument("limits: the implementation does not enforce max_vmas yet; use max_vmas >= max_pages");
+  return limits;
+}
+
 }  // namespace
 
 Runner::Runner(const ops::Limits& limits)
-    : limits_(limits),
+    : limits_(supported(limits)),
       model_(std::make_unique<model::System>(limits, differential())),
       impl_(std::make_unique<impl::Kernel>(limits)) {}
 

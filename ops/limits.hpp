@@ -9,7 +9,7 @@ namespace ops {
 struct Limits {
   unsigned hpage_order = 3;          // a huge page covers 2^hpage_order pages
   unsigned max_processes = 8;        // live processes; fork past it: EAGAIN
-  unsigned max_vmas = 32;            // per process (max_map_count); past it: ENOMEM
+  unsigned max_vmas = 256;           // per process (max_map_count); past it: ENOMEM
   uint64_t address_space = 0x1000;   // vpns lie in [0, address_space) (TASK_SIZE)
   uint64_t max_pages = 256;          // mapped pages per process (RLIMIT_AS); past it: ENOMEM
   unsigned frames = 512;             // memory frames (page cache, anon, shmem)

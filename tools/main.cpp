@@ -8,6 +8,7 @@
 
 #include "tools/exit_code.hpp"
 #include "tools/replay_command.hpp"
+#include "tools/run_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app(
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = tools::exit_ok;
   tools::add_replay_command(app, exit_code);
+  tools::add_run_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

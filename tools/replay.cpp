@@ -1,7 +1,9 @@
 #include "tools/replay.hpp"
 
 #include <algorithm>
+#include <memory>
 
+#include "check/runner.hpp"
 #include "model/system.hpp"
 #include "ops/limits_text.hpp"
 
@@ -33,8 +35,14 @@ size_t ReplayResult::expectations() const {
 }
 
 ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits) {
-  ReplayResult out{.limits = limits, .steps = {}, .mismatches = {}};
+  ReplayResult out{.limits = limits, .steps = {}, .mismatches = {}, .finding = {}, .impl_stopped = {}};
   model::System system(limits);
+  std::unique_ptr<check::Runner> runner;
+  try {
+    runner = std::make_unique<check::Runner>(limits);
+  } catch (const std::invalid_argument&) {
+    out.impl_stopped = 0;  // limits the implementation cannot run with: model only
+  }
   for (size_t i = 0; i < trace.lines.size(); ++i) {
     const ops::Line& line = trace.lines[i];
     if (!line.op) continue;
@@ -44,6 +52,13 @@ ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits) {
                              .result = apply(system, *line.op, number),
                              .expect = line.expect});
     if (out.steps.back().mismatch()) out.mismatches.push_back(out.steps.size() - 1);
+    if (!runner) continue;
+    if (!runner->supports(*line.op)) {
+      out.impl_stopped = number;
+      runner.reset();
+    } else if ((out.finding = runner->step(*line.op))) {
+      runner.reset();
+    }
   }
   return out;
 }

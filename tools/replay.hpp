@@ -1,6 +1,8 @@
 #pragma once
 // Replaying a trace: apply its ops in order to a fresh model::System and check every
-// `# = RESULT` expectation. Used by `rmapcheck replay` and by the corpus test.
+// `# = RESULT` expectation, and run the same ops through the differential Runner
+// (model beside the implementation) for as long as the implementation supports them.
+// Used by `rmapcheck replay` and by the corpus test.
 
 #include <cstddef>
 #include <functional>
@@ -10,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "check/finding.hpp"
 #include "ops/limits.hpp"
 #include "ops/op.hpp"
 #include "ops/trace.hpp"
@@ -31,9 +34,11 @@ struct ReplayResult {
   ops::Limits limits;              // the limits the ops ran with
   std::vector<Step> steps;         // one per op line, in order
   std::vector<size_t> mismatches;  // indices into steps
+  std::optional<check::Finding> finding;  // where the implementation diverged
+  std::optional<int> impl_stopped;        // line of the first op the implementation lacks
 
   size_t expectations() const;
-  bool ok() const { return mismatches.empty(); }
+  bool ok() const { return mismatches.empty() && !finding; }
 };
 
 // The model threw while applying the op on `line`: a harness bug, not a finding.

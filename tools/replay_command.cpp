@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "check/finding.hpp"
 #include "ops/limits_text.hpp"
 #include "ops/trace.hpp"
 #include "tools/exit_code.hpp"
@@ -103,6 +104,14 @@ void print_steps(const std::string& path, const ReplayResult& result) {
   }
 }
 
+// The implementation's side: a divergence as a finding, or where it had to stop.
+void print_differential(const std::string& path, const ReplayResult& result) {
+  if (result.finding) fmt::print("{}", check::finding_text(*result.finding, path));
+  if (result.impl_stopped)
+    fmt::print("{}:{}: note: the implementation does not support this op yet; from here on the model runs alone\n",
+               path, *result.impl_stopped);
+}
+
 int replay_one(const ReplayOptions& opts) {
   const FileRun run = run_file(opts.file, opts.limits);
   if (!run.result) return run.code;
@@ -112,6 +121,7 @@ int replay_one(const ReplayOptions& opts) {
   } else {
     print_steps(opts.file, result);
   }
+  print_differential(opts.file, result);
   fmt::print("{}: {} ops, {} expectations, {} mismatches\n", opts.file, result.steps.size(),
              result.expectations(), result.mismatches.size());
   return run.code;
@@ -145,6 +155,7 @@ int replay_all(const ReplayOptions& opts) {
     worst = std::max<int>(worst, run.code);
     if (run.code != exit_ok) ++failed;
     if (run.result) print_mismatches(path, *run.result);
+    if (run.result && run.result->finding) fmt::print("{}", check::finding_text(*run.result->finding, path));
     if (!opts.quiet) fmt::print("{}  {}\n", run.code == exit_ok ? "PASS" : "FAIL", path);
   }
   fmt::print("{} traces, {} passed, {} failed\n", paths->size(), paths->size() - failed, failed);
@@ -156,12 +167,13 @@ int replay_all(const ReplayOptions& opts) {
 void add_replay_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<ReplayOptions>();
   CLI::App* cmd =
-      app.add_subcommand("replay", "Replay a trace against the model and check its results");
+      app.add_subcommand("replay", "Replay a trace on the model and the implementation, and check it");
   cmd->footer(
       "Applies the ops in order to a fresh model, prints each as `OP  # = RESULT` and checks "
-      "every `# = RESULT` the trace states.\n"
+      "every `# = RESULT` the trace states. The same ops run on the implementation beside "
+      "the model until an op it does not support yet; a divergence is printed as a finding.\n"
       "Limits: defaults < the trace's `# limits:` line < flags.\n"
-      "Exit: 0 all expectations hold, 1 a mismatch, 2 usage, parse or limits error, "
+      "Exit: 0 all expectations hold, 1 a mismatch or divergence, 2 usage, parse or limits error, "
       "3 internal error.");
   CLI::Option* file = cmd->add_option("FILE", opts->file, "trace file to replay")->type_name("");
   CLI::Option* all =

@@ -1,0 +1,144 @@
+// rmapcheck run: random op sequences through the differential Runner until a finding,
+// the time limit or the sequence limit. Sequence i uses seed S+i, so a finding
+// reproduces from its seed alone (`--seed S+i --sequences 1`) and from the trace it
+// writes (`rmapcheck replay findings/SEED.trace`).
+
+#include "tools/run_command.hpp"
+
+#include <fmt/core.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+
+#include "check/finding.hpp"
+#include "check/random_sequence.hpp"
+#include "check/runner.hpp"
+#include "ops/limits_text.hpp"
+#include "ops/trace.hpp"
+#include "tools/exit_code.hpp"
+#include "tools/limits_options.hpp"
+
+namespace tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct RunOptions {
+  std::optional<uint64_t> seed;
+  unsigned ops = 200;
+  double seconds = 60;
+  uint64_t sequences = 0;  // 0: no limit
+  std::string findings_dir = "findings";
+  bool quiet = false;
+  LimitsOptions limits;
+};
+
+struct Progress {
+  uint64_t sequences = 0, ops = 0, skipped = 0;
+  std::array<uint64_t, ops::op_kind_count> done{};  // ops of each kind that did something
+};
+
+bool did_something(const ops::Result& r) {
+  return r.kind == ops::Result::Kind::ok || r.kind == ops::Result::Kind::value;
+}
+
+size_t kinds_covered(const Progress& p) {
+  size_t n = 0;
+  for (uint64_t c : p.done) n += c > 0;
+  return n;
+}
+
+void print_progress(const Progress& p, double elapsed, bool final) {
+  fmt::print(stderr, "\r[{:5.0f}s] {} sequences, {} ops ({:.0f} ops/s), {}/{} op kinds exercised{}", elapsed,
+             p.sequences, p.ops, elapsed > 0 ? double(p.ops) / elapsed : 0.0, kinds_covered(p),
+             ops::op_kind_count, final ? "\n" : "");
+  std::fflush(stderr);
+}
+
+// Runs one sequence; returns its finding.
+std::optional<check::Finding> run_one(uint64_t seed, const ops::Limits& limits, Progress& progress) {
+  check::Runner runner(limits);
+  for (const ops::Op& op : check::random_sequence(seed, limits)) {
+    if (!runner.supports(op)) {
+      ++progress.skipped;
+      continue;
+    }
+    ++progress.ops;
+    if (auto finding = runner.step(op)) {
+      finding->seed = seed;
+      return finding;
+    }
+    if (did_something(runner.last_result())) ++progress.done[op.index()];
+  }
+  return std::nullopt;
+}
+
+int report(const check::Finding& finding, const ops::Limits& limits, const RunOptions& opts) {
+  std::filesystem::create_directories(opts.findings_dir);
+  const std::string path = fmt::format("{}/{}.trace", opts.findings_dir, *finding.seed);
+  std::ofstream(path) << check::finding_trace(finding, limits);
+  fmt::print("{}", check::finding_text(finding, path));
+  return exit_mismatch;
+}
+
+int run_campaign(const RunOptions& opts) {
+  ops::Limits limits;
+  opts.limits.apply(limits);
+  limits.max_ops = opts.ops;
+  ops::validate_limits(limits);
+  const uint64_t seed = opts.seed ? *opts.seed : std::random_device{}() * 0x100000001ull;
+  ops::Limits shown_limits = limits;
+  shown_limits.max_ops = ops::Limits{}.max_ops;  // already said by --ops
+  const std::string comment = ops::limits_comment(shown_limits);
+  fmt::print("rmapcheck run --seed {} --ops {}{}\n", seed, opts.ops, comment.empty() ? "" : "  (" + comment + ")");
+  const auto start = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  Progress progress;
+  double shown = 0;
+  for (uint64_t i = 0; opts.sequences == 0 || i < opts.sequences; ++i) {
+    if (opts.sequences == 0 && elapsed() >= opts.seconds) break;
+    auto finding = run_one(seed + i, limits, progress);
+    ++progress.sequences;
+    if (finding) {
+      if (!opts.quiet) print_progress(progress, elapsed(), true);
+      return report(*finding, limits, opts);
+    }
+    if (!opts.quiet && elapsed() - shown >= 1) print_progress(progress, shown = elapsed(), false);
+  }
+  if (!opts.quiet) print_progress(progress, elapsed(), true);
+  fmt::print("no finding: {} sequences, {} ops, {} ops skipped (not in the implementation yet)\n",
+             progress.sequences, progress.ops, progress.skipped);
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a random differential campaign: model beside implementation");
+  cmd->footer(
+      "Stops at the first finding, writes it to FINDINGS/SEED.trace and prints how to replay it.\n"
+      "Exit: 0 no finding, 1 a finding, 2 usage or limits error.");
+  cmd->add_option("--seed", opts->seed, "seed of the first sequence (default: random; printed)");
+  cmd->add_option("--ops", opts->ops, "ops per sequence")->capture_default_str()->check(CLI::Range(1u, 1u << 20));
+  cmd->add_option("--time", opts->seconds, "seconds to run")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--sequences", opts->sequences, "run exactly this many sequences (overrides --time)");
+  cmd->add_option("--findings", opts->findings_dir, "where finding traces go")->capture_default_str();
+  cmd->add_flag("-q,--quiet", opts->quiet, "no progress line");
+  opts->limits.add_to(*cmd);
+  cmd->callback([opts, &exit_code] {
+    try {
+      exit_code = run_campaign(*opts);
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "rmapcheck run: error: {}\n", e.what());
+      exit_code = exit_usage;
+    }
+  });
+}
+
+}  // namespace tools
