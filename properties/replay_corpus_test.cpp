@@ -14,6 +14,7 @@
 
 #include "ops/trace.hpp"
 #include "ops/types.hpp"
+#include "check/finding.hpp"
 #include "tools/replay.hpp"
 
 namespace {
@@ -79,6 +80,7 @@ TEST_P(RegressionTrace, ReplaysWithEveryExpectationMet) {
     ADD_FAILURE() << path << ":" << step.line << ": " << ops::print_op(step.op) << ": expected "
                   << ops::result_text(*step.expect) << ", actual " << ops::result_text(step.result);
   }
+  if (result.finding) ADD_FAILURE() << check::finding_text(*result.finding, path);
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, RegressionTrace, testing::ValuesIn(regression_traces()),
