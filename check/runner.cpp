@@ -35,10 +35,12 @@ const ops::Limits& supported(const ops::Limits& limits) {
 
 }  // namespace
 
-Runner::Runner(const ops::Limits& limits)
+Runner::Runner(const ops::Limits& limits, const RunnerOptions& options)
     : limits_(supported(limits)),
       model_(std::make_unique<model::System>(limits, differential())),
-      impl_(std::make_unique<impl::Kernel>(limits)) {}
+      impl_(std::make_unique<impl::Kernel>(limits)) {
+  impl_->bugs = options.bugs;
+}
 
 Runner::~Runner() = default;
 
@@ -79,9 +81,10 @@ std::optional<Finding> Runner::step(const ops::Op& op) {
   return std::nullopt;
 }
 
-SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> ops) {
+SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> ops,
+                            const RunnerOptions& options) {
   SequenceResult out;
-  Runner runner(limits);
+  Runner runner(limits, options);
   for (const ops::Op& op : ops) {
     if (!runner.supports(op)) {
       ++out.ops_skipped;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "check/finding.hpp"
+#include "impl/bugs.hpp"
 #include "ops/limits.hpp"
 #include "ops/op.hpp"
 
@@ -21,9 +22,14 @@ namespace impl { class Kernel; }
 
 namespace check {
 
+// How a Runner sets up the implementation. The default is the clean implementation.
+struct RunnerOptions {
+  impl::Bugs bugs;  // injected bugs to turn on (impl/bugs.hpp); tests only
+};
+
 class Runner {
  public:
-  explicit Runner(const ops::Limits& limits);
+  explicit Runner(const ops::Limits& limits, const RunnerOptions& options = {});
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
@@ -57,6 +63,7 @@ struct SequenceResult {
 
 // Runs a whole sequence through a fresh Runner, skipping unsupported ops, stopping at
 // the first finding.
-SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> ops);
+SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> ops,
+                            const RunnerOptions& options = {});
 
 }  // namespace check

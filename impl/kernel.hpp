@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "impl/bugs.hpp"
 #include "impl/mm_types.hpp"
 #include "impl/page_alloc.hpp"
 #include "impl/slab.hpp"
@@ -65,6 +66,7 @@ class Kernel {
   std::map<ops::PinId, PinRecord> pins;
   ops::PinId next_pin = 1;
   LockTracker locks;
+  Bugs bugs;  // injected bugs (impl/bugs.hpp), all off unless a test turns one on
 
   uint64_t hpage() const { return limits.hpage_pages(); }
   Page& page(pfn_t pfn) { return mem_map.at(pfn); }

@@ -122,7 +122,7 @@ Vma* split_vma(Kernel& k, Vma* vma, Vpn addr, bool new_below) {
     fresh->start = addr;
     fresh->pgoff += addr - vma->start;
   }
-  anon_vma_clone(k, fresh, vma);
+  if (!k.bugs.skip_anon_vma_clone_on_split) anon_vma_clone(k, fresh, vma);
   if (new_below) vma_set_range(k, vma, addr, vma->end, vma->pgoff + (addr - vma->start));
   else vma_set_range(k, vma, vma->start, addr, vma->pgoff);
   vma_link(k, fresh);

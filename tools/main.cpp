@@ -9,6 +9,7 @@
 #include "tools/exit_code.hpp"
 #include "tools/replay_command.hpp"
 #include "tools/run_command.hpp"
+#include "tools/shrink_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app(
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   int exit_code = tools::exit_ok;
   tools::add_replay_command(app, exit_code);
   tools::add_run_command(app, exit_code);
+  tools::add_shrink_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
