@@ -63,14 +63,17 @@ void anon_vma_prepare(Kernel& k, Vma* vma) {
 void anon_vma_clone(Kernel& k, Vma* dst, Vma* src) {
   if (src->anon_vma_chain.empty()) return;
   LockGuard g(k.locks, src->anon_vma_chain.front()->anon_vma->root->rwsem, LockMode::write);
+  bool reused = false;
   for (AnonVmaChain* pavc : src->anon_vma_chain) {
     AnonVma* av = pavc->anon_vma;
     chain_link(k, dst, av);
     // A root is never reused: it is its own parent and has at least one child.
-    if (!dst->anon_vma && src->anon_vma && av->num_children < 2 && av->num_active_vmas == 0)
+    if (!dst->anon_vma && src->anon_vma && av->num_children < 2 && av->num_active_vmas == 0) {
       dst->anon_vma = av;
+      reused = true;
+    }
   }
-  if (dst->anon_vma) dst->anon_vma->num_active_vmas++;
+  if (dst->anon_vma && !(reused && k.bugs.anon_vma_reuse_uncounted)) dst->anon_vma->num_active_vmas++;
 }
 
 void anon_vma_fork(Kernel& k, Vma* vma, Vma* pvma) {

@@ -3,6 +3,10 @@
 // turn one on to get a real finding (for the shrinker, for the checker's own tests); a
 // bug here is one guarded line at the place the kernel would get it wrong.
 
+#include <string_view>
+#include <utility>
+#include <vector>
+
 namespace impl {
 
 struct Bugs {
@@ -10,7 +14,33 @@ struct Bugs {
   // anon_vma_chain, so rmap_walk can no longer reach the pages it maps.
   bool skip_anon_vma_clone_on_split = false;
 
+  // VMA merging ignores anon_vma compatibility: two VMAs with different anon_vmas
+  // merge, and the pages of the one that goes can no longer be found by rmap.
+  bool merge_incompatible_anon_vmas = false;
+
+  // anon_vma_clone() reuses an anon_vma for a forked VMA without counting the VMA in
+  // num_active_vmas: the degree counters drift, the way the reuse rule's first
+  // versions went wrong.
+  bool anon_vma_reuse_uncounted = false;
+
   bool operator==(const Bugs&) const = default;
 };
+
+// The switches by name, for `--bug NAME` on the command line.
+inline const std::vector<std::pair<std::string_view, bool Bugs::*>>& bug_names() {
+  static const std::vector<std::pair<std::string_view, bool Bugs::*>> names = {
+      {"skip_anon_vma_clone_on_split", &Bugs::skip_anon_vma_clone_on_split},
+      {"merge_incompatible_anon_vmas", &Bugs::merge_incompatible_anon_vmas},
+      {"anon_vma_reuse_uncounted", &Bugs::anon_vma_reuse_uncounted},
+  };
+  return names;
+}
+
+// Turns on the bug called `name`; false if there is none.
+inline bool set_bug(Bugs& bugs, std::string_view name) {
+  for (const auto& [n, field] : bug_names())
+    if (n == name) return bugs.*field = true;
+  return false;
+}
 
 }  // namespace impl

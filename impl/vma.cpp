@@ -6,7 +6,8 @@
 namespace impl {
 namespace {
 
-bool mergeable_anon_vma(AnonVma* a, AnonVma* b, const Vma* chain_owner) {
+bool mergeable_anon_vma(const Bugs& bugs, AnonVma* a, AnonVma* b, const Vma* chain_owner) {
+  if (bugs.merge_incompatible_anon_vmas) return true;
   // A VMA cloned from a parent keeps its own anon_vma: merging it would make rmap
   // walks of the parent's anon_vma find more than they should.
   if ((!a || !b) && (!chain_owner || chain_owner->anon_vma_chain.size() == 1)) return true;
@@ -22,17 +23,19 @@ struct Proposal {
   AnonVma* anon_vma;
 };
 
-bool can_merge_after(const Proposal& p, const Vma* prev) {
+bool can_merge_after(const Bugs& bugs, const Proposal& p, const Vma* prev) {
   return prev && prev->end == p.start && prev->flags == p.flags && prev->file == p.file &&
-         mergeable_anon_vma(p.anon_vma, prev->anon_vma, prev) && prev->pgoff + prev->pages() == p.pgoff;
+         mergeable_anon_vma(bugs, p.anon_vma, prev->anon_vma, prev) && prev->pgoff + prev->pages() == p.pgoff;
 }
 
-bool can_merge_before(const Proposal& p, const Vma* next) {
+bool can_merge_before(const Bugs& bugs, const Proposal& p, const Vma* next) {
   return next && next->start == p.end && next->flags == p.flags && next->file == p.file &&
-         mergeable_anon_vma(p.anon_vma, next->anon_vma, next) && next->pgoff == p.pgoff + (p.end - p.start);
+         mergeable_anon_vma(bugs, p.anon_vma, next->anon_vma, next) && next->pgoff == p.pgoff + (p.end - p.start);
 }
 
-bool anon_vmas_compatible(const Vma* a, const Vma* b) { return mergeable_anon_vma(a->anon_vma, b->anon_vma, nullptr); }
+bool anon_vmas_compatible(const Bugs& bugs, const Vma* a, const Vma* b) {
+  return mergeable_anon_vma(bugs, a->anon_vma, b->anon_vma, nullptr);
+}
 
 // Gives `dst` the anon_vma of `src` when `dst` absorbs pages of `src`.
 void dup_anon_vma(Kernel& k, Vma* dst, Vma* src) {
@@ -136,8 +139,8 @@ Vma* vma_merge_new_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, uint64_t p
   auto it = mm->mm_mt.lower_bound(start);
   Vma* next = it == mm->mm_mt.end() ? nullptr : it->second;
   Vma* prev = it == mm->mm_mt.begin() ? nullptr : std::prev(it)->second;
-  bool left = can_merge_after(p, prev);
-  bool right = can_merge_before(p, next) && (!left || anon_vmas_compatible(prev, next));
+  bool left = can_merge_after(k.bugs, p, prev);
+  bool right = can_merge_before(k.bugs, p, next) && (!left || anon_vmas_compatible(k.bugs, prev, next));
   if (left && right) {
     Vpn next_end = next->end;
     dup_anon_vma(k, prev, next);
@@ -161,9 +164,9 @@ Vma* vma_modify_flags(Kernel& k, Vma* vma, Vpn start, Vpn end, uint32_t flags) {
   Proposal p{start, end, vma->pgoff + (start - vma->start), flags, vma->file, vma->anon_vma};
   Vma* prev = vma_prev(mm, vma);
   Vma* next = vma_next(mm, vma);
-  bool left = start == vma->start && can_merge_after(p, prev);
-  bool right = end == vma->end && can_merge_before(p, next) &&
-               (!left || anon_vmas_compatible(prev, next));
+  bool left = start == vma->start && can_merge_after(k.bugs, p, prev);
+  bool right = end == vma->end && can_merge_before(k.bugs, p, next) &&
+               (!left || anon_vmas_compatible(k.bugs, prev, next));
   if (left && right) {  // prev absorbs vma and next
     Vpn next_end = next->end;
     dup_anon_vma(k, prev, vma);

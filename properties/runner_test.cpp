@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "check/finding.hpp"
+#include "check/random_sequence.hpp"
 #include "check/runner.hpp"
 #include "op_gen.hpp"
 #include "ops/limits_text.hpp"
@@ -71,4 +72,34 @@ TEST(RunnerFinding, ABrokenExpectationOfTheImplIsReportedWithTheTrace) {
   for (const ops::Op& op : trace.ops()) ASSERT_FALSE(runner.step(op));
   EXPECT_EQ(runner.trace(), trace.ops());
   EXPECT_EQ(runner.last_result(), ops::Result::of(7));
+}
+
+namespace {
+
+// The first seed (from 1) whose random sequence makes the runner report a finding.
+std::optional<uint64_t> first_failing_seed(const impl::Bugs& bugs, uint64_t tries) {
+  ops::Limits limits;
+  for (uint64_t seed = 1; seed <= tries; ++seed) {
+    auto ops = check::random_sequence(seed, limits);
+    if (check::run_sequence(limits, ops, check::RunnerOptions{bugs}).finding) return seed;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST(RunnerBugZoo, ACleanImplementation_GivesNoFindingOnTheSameSeeds) {
+  EXPECT_EQ(first_failing_seed(impl::Bugs{}, 12), std::nullopt);
+}
+
+TEST(RunnerBugZoo, AnAnonVmaReuseLeftUncounted_IsFoundWithinAFewSequences) {
+  impl::Bugs bugs;
+  bugs.anon_vma_reuse_uncounted = true;
+  EXPECT_NE(first_failing_seed(bugs, 12), std::nullopt);
+}
+
+TEST(RunnerBugZoo, ASplitThatForgetsTheAnonVmaChain_IsFoundWithinAFewSequences) {
+  impl::Bugs bugs;
+  bugs.skip_anon_vma_clone_on_split = true;
+  EXPECT_NE(first_failing_seed(bugs, 12), std::nullopt);
 }

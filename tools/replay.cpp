@@ -34,12 +34,12 @@ size_t ReplayResult::expectations() const {
   return size_t(std::ranges::count_if(steps, [](const Step& s) { return s.expect.has_value(); }));
 }
 
-ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits) {
+ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits, const impl::Bugs& bugs) {
   ReplayResult out{.limits = limits, .steps = {}, .mismatches = {}, .finding = {}, .impl_stopped = {}};
   model::System system(limits);
   std::unique_ptr<check::Runner> runner;
   try {
-    runner = std::make_unique<check::Runner>(limits);
+    runner = std::make_unique<check::Runner>(limits, check::RunnerOptions{bugs});
   } catch (const std::invalid_argument&) {
     out.impl_stopped = 0;  // limits the implementation cannot run with: model only
   }
@@ -72,9 +72,9 @@ ops::Limits trace_limits(const ops::Trace& trace, const ops::Limits& base,
 }
 
 ReplayResult replay_text(std::string_view text, const ops::Limits& base,
-                         const LimitsOverride& override_limits) {
+                         const LimitsOverride& override_limits, const impl::Bugs& bugs) {
   const ops::Trace trace = ops::parse_trace(text);
-  return replay(trace, trace_limits(trace, base, override_limits));
+  return replay(trace, trace_limits(trace, base, override_limits), bugs);
 }
 
 }  // namespace tools

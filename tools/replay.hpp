@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "check/finding.hpp"
+#include "impl/bugs.hpp"
 #include "ops/limits.hpp"
 #include "ops/op.hpp"
 #include "ops/trace.hpp"
@@ -52,7 +53,7 @@ std::string parse_error_text(std::string_view path, const ops::ParseError& error
 
 // Runs `trace` with `limits` exactly as given (its `# limits:` line is not consulted).
 // Throws ModelError if the model throws.
-ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits);
+ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits, const impl::Bugs& bugs = {});
 
 // Overwrites the limits fields a caller insists on (e.g. command-line flags).
 using LimitsOverride = std::function<void(ops::Limits&)>;
@@ -66,6 +67,6 @@ ops::Limits trace_limits(const ops::Trace& trace, const ops::Limits& base,
 // Parses `text`, settles its limits as trace_limits() does and replays it. Throws what
 // parse_trace() and trace_limits() throw.
 ReplayResult replay_text(std::string_view text, const ops::Limits& base = {},
-                         const LimitsOverride& override_limits = {});
+                         const LimitsOverride& override_limits = {}, const impl::Bugs& bugs = {});
 
 }  // namespace tools

@@ -17,6 +17,7 @@
 #include "check/finding.hpp"
 #include "ops/limits_text.hpp"
 #include "ops/trace.hpp"
+#include "tools/bug_options.hpp"
 #include "tools/exit_code.hpp"
 #include "tools/limits_options.hpp"
 #include "tools/replay.hpp"
@@ -30,6 +31,7 @@ struct ReplayOptions {
   std::string file;
   std::string all_dir;
   bool quiet = false;
+  std::vector<std::string> bugs;
   LimitsOptions limits;
 };
 
@@ -57,7 +59,7 @@ struct FileRun {
   std::optional<ReplayResult> result;
 };
 
-FileRun run_file(const std::string& path, const LimitsOptions& flags) {
+FileRun run_file(const std::string& path, const LimitsOptions& flags, const impl::Bugs& bugs = {}) {
   const std::optional<std::string> text = read_file(path);
   if (!text) {
     print_error("{}: error: cannot read file\n", path);
@@ -65,7 +67,7 @@ FileRun run_file(const std::string& path, const LimitsOptions& flags) {
   }
   try {
     ReplayResult result =
-        replay_text(*text, ops::Limits{}, [&flags](ops::Limits& l) { flags.apply(l); });
+        replay_text(*text, ops::Limits{}, [&flags](ops::Limits& l) { flags.apply(l); }, bugs);
     const ExitCode code = result.ok() ? exit_ok : exit_mismatch;
     return {code, std::move(result)};
   } catch (const ops::ParseError& e) {
@@ -105,15 +107,15 @@ void print_steps(const std::string& path, const ReplayResult& result) {
 }
 
 // The implementation's side: a divergence as a finding, or where it had to stop.
-void print_differential(const std::string& path, const ReplayResult& result) {
-  if (result.finding) fmt::print("{}", check::finding_text(*result.finding, path));
+void print_differential(const std::string& path, const ReplayResult& result, const std::string& flags) {
+  if (result.finding) fmt::print("{}", check::finding_text(*result.finding, path + flags));
   if (result.impl_stopped)
     fmt::print("{}:{}: note: the implementation does not support this op yet; from here on the model runs alone\n",
                path, *result.impl_stopped);
 }
 
 int replay_one(const ReplayOptions& opts) {
-  const FileRun run = run_file(opts.file, opts.limits);
+  const FileRun run = run_file(opts.file, opts.limits, bugs_from(opts.bugs));
   if (!run.result) return run.code;
   const ReplayResult& result = *run.result;
   if (opts.quiet) {
@@ -121,7 +123,7 @@ int replay_one(const ReplayOptions& opts) {
   } else {
     print_steps(opts.file, result);
   }
-  print_differential(opts.file, result);
+  print_differential(opts.file, result, bug_flags(opts.bugs));
   fmt::print("{}: {} ops, {} expectations, {} mismatches\n", opts.file, result.steps.size(),
              result.expectations(), result.mismatches.size());
   return run.code;
@@ -151,7 +153,7 @@ int replay_all(const ReplayOptions& opts) {
   int worst = exit_ok;
   size_t failed = 0;
   for (const std::string& path : *paths) {
-    const FileRun run = run_file(path, opts.limits);
+    const FileRun run = run_file(path, opts.limits, bugs_from(opts.bugs));
     worst = std::max<int>(worst, run.code);
     if (run.code != exit_ok) ++failed;
     if (run.result) print_mismatches(path, *run.result);
@@ -182,6 +184,7 @@ void add_replay_command(CLI::App& app, int& exit_code) {
           ->type_name("DIR");
   file->excludes(all);
   cmd->add_flag("-q,--quiet", opts->quiet, "print only mismatches, errors and the summary");
+  add_bug_option(*cmd, opts->bugs);
   opts->limits.add_to(*cmd);
   cmd->callback([opts, file, all, &exit_code] {
     if (file->count() + all->count() == 0) throw CLI::RequiredError("FILE or --all DIR");

@@ -20,6 +20,7 @@
 #include "check/runner.hpp"
 #include "ops/limits_text.hpp"
 #include "ops/trace.hpp"
+#include "tools/bug_options.hpp"
 #include "tools/exit_code.hpp"
 #include "tools/limits_options.hpp"
 
@@ -35,6 +36,7 @@ struct RunOptions {
   uint64_t sequences = 0;  // 0: no limit
   std::string findings_dir = "findings";
   bool quiet = false;
+  std::vector<std::string> bugs;
   LimitsOptions limits;
 };
 
@@ -61,8 +63,9 @@ void print_progress(const Progress& p, double elapsed, bool final) {
 }
 
 // Runs one sequence; returns its finding.
-std::optional<check::Finding> run_one(uint64_t seed, const ops::Limits& limits, Progress& progress) {
-  check::Runner runner(limits);
+std::optional<check::Finding> run_one(uint64_t seed, const ops::Limits& limits, const impl::Bugs& bugs,
+                                      Progress& progress) {
+  check::Runner runner(limits, check::RunnerOptions{bugs});
   for (const ops::Op& op : check::random_sequence(seed, limits)) {
     if (!runner.supports(op)) {
       ++progress.skipped;
@@ -82,12 +85,22 @@ int report(const check::Finding& finding, const ops::Limits& limits, const RunOp
   std::filesystem::create_directories(opts.findings_dir);
   const std::string path = fmt::format("{}/{}.trace", opts.findings_dir, *finding.seed);
   std::ofstream(path) << check::finding_trace(finding, limits);
-  fmt::print("{}", check::finding_text(finding, path));
+  fmt::print("{}", check::finding_text(finding, path + bug_flags(opts.bugs)));
   return exit_mismatch;
 }
 
-int run_campaign(const RunOptions& opts) {
+// Campaigns run in a denser world than the Limits defaults (which suit hand-written
+// traces): with 256 pages of address space, random ops meet each other's mappings far
+// more often. Limit flags override it.
+ops::Limits campaign_world() {
   ops::Limits limits;
+  limits.address_space = 0x100;
+  limits.max_pages = 0x100;
+  return limits;
+}
+
+int run_campaign(const RunOptions& opts) {
+  ops::Limits limits = campaign_world();
   opts.limits.apply(limits);
   limits.max_ops = opts.ops;
   ops::validate_limits(limits);
@@ -102,7 +115,7 @@ int run_campaign(const RunOptions& opts) {
   double shown = 0;
   for (uint64_t i = 0; opts.sequences == 0 || i < opts.sequences; ++i) {
     if (opts.sequences == 0 && elapsed() >= opts.seconds) break;
-    auto finding = run_one(seed + i, limits, progress);
+    auto finding = run_one(seed + i, limits, bugs_from(opts.bugs), progress);
     ++progress.sequences;
     if (finding) {
       if (!opts.quiet) print_progress(progress, elapsed(), true);
@@ -123,6 +136,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("run", "Run a random differential campaign: model beside implementation");
   cmd->footer(
       "Stops at the first finding, writes it to FINDINGS/SEED.trace and prints how to replay it.\n"
+      "The campaign's world is denser than the trace defaults: --address-space 0x100 --max-pages 0x100 "
+      "unless given.\n"
       "Exit: 0 no finding, 1 a finding, 2 usage or limits error.");
   cmd->add_option("--seed", opts->seed, "seed of the first sequence (default: random; printed)");
   cmd->add_option("--ops", opts->ops, "ops per sequence")->capture_default_str()->check(CLI::Range(1u, 1u << 20));
@@ -130,6 +145,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--sequences", opts->sequences, "run exactly this many sequences (overrides --time)");
   cmd->add_option("--findings", opts->findings_dir, "where finding traces go")->capture_default_str();
   cmd->add_flag("-q,--quiet", opts->quiet, "no progress line");
+  add_bug_option(*cmd, opts->bugs);
   opts->limits.add_to(*cmd);
   cmd->callback([opts, &exit_code] {
     try {

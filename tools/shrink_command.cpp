@@ -24,6 +24,7 @@
 #include "ops/decode.hpp"
 #include "ops/limits_text.hpp"
 #include "ops/trace.hpp"
+#include "tools/bug_options.hpp"
 #include "tools/exit_code.hpp"
 #include "tools/limits_options.hpp"
 #include "tools/replay.hpp"
@@ -41,6 +42,7 @@ struct ShrinkOptions {
   unsigned max_runs = 20000;
   double seconds = 120;
   LimitsOptions limits;
+  std::vector<std::string> bugs;
 };
 
 template <class... Args>
@@ -107,6 +109,7 @@ int shrink_file(const ShrinkOptions& opts) {
   check::ShrinkOptions shrink_options;
   shrink_options.max_runs = opts.max_runs;
   shrink_options.max_seconds = opts.seconds;
+  shrink_options.bugs = bugs_from(opts.bugs);
   const auto start = Clock::now();
   check::ShrinkResult result;
   try {
@@ -129,7 +132,7 @@ int shrink_file(const ShrinkOptions& opts) {
   }
   fmt::print("shrunk {} ops to {} ops in {} runs ({:.1f} s){}\n", result.before, result.after, result.runs,
              seconds, result.budget_exhausted ? "; stopped by the run or time budget" : "");
-  fmt::print("{}", check::finding_text(result.finding, output));
+  fmt::print("{}", check::finding_text(result.finding, output + bug_flags(opts.bugs)));
   return exit_ok;
 }
 
@@ -149,6 +152,7 @@ void add_shrink_command(CLI::App& app, int& exit_code) {
       ->type_name("FILE");
   cmd->add_option("--max-runs", opts->max_runs, "stop after this many runs")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--time", opts->seconds, "stop after this many seconds")->capture_default_str()->check(CLI::PositiveNumber);
+  add_bug_option(*cmd, opts->bugs);
   opts->limits.add_to(*cmd);
   cmd->callback([opts, &exit_code] { exit_code = shrink_file(*opts); });
 }
