@@ -18,6 +18,7 @@
 #include "ops/limits_text.hpp"
 #include "ops/trace.hpp"
 #include "tools/bug_options.hpp"
+#include "tools/cli_io.hpp"
 #include "tools/exit_code.hpp"
 #include "tools/limits_options.hpp"
 #include "tools/replay.hpp"
@@ -34,24 +35,6 @@ struct ReplayOptions {
   std::vector<std::string> bugs;
   LimitsOptions limits;
 };
-
-// Errors go to stderr; flush stdout first so both streams read in order on a terminal.
-template <class... Args>
-void print_error(fmt::format_string<Args...> format, Args&&... args) {
-  std::fflush(stdout);
-  fmt::print(stderr, format, std::forward<Args>(args)...);
-}
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return std::nullopt;  // ifstream would read it as empty
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return std::move(text).str();
-}
 
 // One trace file replayed: the result, or the exit code of why there is none.
 struct FileRun {

@@ -25,6 +25,7 @@
 #include "ops/limits_text.hpp"
 #include "ops/trace.hpp"
 #include "tools/bug_options.hpp"
+#include "tools/cli_io.hpp"
 #include "tools/exit_code.hpp"
 #include "tools/limits_options.hpp"
 #include "tools/replay.hpp"
@@ -44,23 +45,6 @@ struct ShrinkOptions {
   LimitsOptions limits;
   std::vector<std::string> bugs;
 };
-
-template <class... Args>
-void print_error(fmt::format_string<Args...> format, Args&&... args) {
-  std::fflush(stdout);
-  fmt::print(stderr, format, std::forward<Args>(args)...);
-}
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return std::move(text).str();
-}
 
 std::string default_output(const std::string& input) {
   const std::string suffix = ".trace";
