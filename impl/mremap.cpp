@@ -63,7 +63,7 @@ Vma* copy_vma(Kernel& k, Vma* vma, Vpn from, Vpn to, uint64_t pages, bool* need_
   return dst;
 }
 
-void move_page_tables(Kernel& k, Vma* src, Vpn from, Vma* dst, Vpn to, uint64_t pages, bool rmap_locks) {
+void move_page_tables(Kernel& k, Vma* src, Vpn from, Vpn to, uint64_t pages, bool rmap_locks) {
   std::optional<LockGuard> file_lock, anon_lock;
   if (rmap_locks && src->file) file_lock.emplace(k.locks, src->file->i_mmap_rwsem, LockMode::write);
   if (rmap_locks && src->anon_vma) anon_lock.emplace(k.locks, src->anon_vma->root->rwsem, LockMode::write);
@@ -78,7 +78,6 @@ void move_page_tables(Kernel& k, Vma* src, Vpn from, Vma* dst, Vpn to, uint64_t 
     pte_alloc(mm, to + i) = *old;
     *pte_offset(mm, from + i) = Pte{};
   }
-  (void)dst;
 }
 
 Result move_vma(Kernel& k, MmStruct* mm, const ops::Mremap& op, Vpn to) {
@@ -86,9 +85,9 @@ Result move_vma(Kernel& k, MmStruct* mm, const ops::Mremap& op, Vpn to) {
   if (op.to) unmap_range(k, mm, to, to + op.new_pages);
   Vma* vma = find_vma(mm, op.vpn);
   bool rmap_locks = false;
-  Vma* dst = copy_vma(k, vma, op.vpn, to, op.new_pages, &rmap_locks);
+  copy_vma(k, vma, op.vpn, to, op.new_pages, &rmap_locks);
   vma = find_vma(mm, op.vpn);  // copy_vma may have merged next to it
-  move_page_tables(k, vma, op.vpn, dst, to, kept, rmap_locks);
+  move_page_tables(k, vma, op.vpn, to, kept, rmap_locks);
   if (!op.dontunmap) {
     unmap_range(k, mm, op.vpn, op.vpn + op.old_pages);
   } else {
