@@ -25,6 +25,17 @@ struct Limits {
   bool operator==(const Limits&) const = default;
 };
 
+// The world of random campaigns (`rmapcheck run`) and of the fuzzers: denser than the
+// defaults, which suit hand-written traces. With 256 pages of address space, random ops
+// meet each other's mappings far more often. Fuzz bytes carry no limits, so a crash file
+// decodes under exactly these.
+inline Limits campaign_limits() {
+  Limits limits;
+  limits.address_space = 0x100;
+  limits.max_pages = 0x100;
+  return limits;
+}
+
 // The content page `pgoff` of file `file` has before anyone writes it. Readable in a
 // trace: file 2 page 5 holds 3005.
 inline uint64_t file_initial_value(unsigned file, uint64_t pgoff) {

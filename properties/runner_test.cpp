@@ -39,13 +39,39 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-}  // namespace
-
-RC_GTEST_PROP(RunnerProperty, RandomSequences_ImplAgreesWithModel, ()) {
+// The property: random sequences find nothing. A failure's message is the finding as a
+// trace, so what RapidCheck reports (for its shrunk counterexample) replays as it is.
+void impl_agrees_with_model(const impl::Bugs& bugs) {
   const ops::Limits limits = small_world();
   const auto ops = *ops::gen::ops(limits);
-  auto result = check::run_sequence(limits, ops);
+  auto result = check::run_sequence(limits, ops, check::RunnerOptions{bugs});
   if (result.finding) RC_FAIL("\n" + check::finding_trace(*result.finding, limits));
+}
+
+}  // namespace
+
+RC_GTEST_PROP(RunnerProperty, RandomSequences_ImplAgreesWithModel, ()) { impl_agrees_with_model({}); }
+
+TEST(RunnerProperty, AFailureIsReportedAsItsShrunkCounterexampleTrace) {
+  impl::Bugs bugs;
+  bugs.skip_anon_vma_clone_on_split = true;
+  rc::detail::TestParams params;
+  params.seed = 20261122;
+  params.maxSuccess = 2000;
+  const rc::detail::TestResult result =
+      rc::detail::checkProperty(rc::detail::toProperty([&] { impl_agrees_with_model(bugs); }),
+                                rc::detail::TestMetadata{}, params);
+  rc::detail::FailureResult failure;
+  ASSERT_TRUE(result.match(failure)) << "the planted bug was not found";
+  // RapidCheck puts "FILE:LINE:" and the RC_FAIL expression before our message.
+  const size_t from = failure.description.find("\n#");
+  ASSERT_NE(from, std::string::npos) << failure.description;
+  const ops::Trace trace = ops::parse_trace(failure.description.substr(from + 1));
+  EXPECT_LE(trace.ops().size(), 8u) << failure.description;  // shrunk, not the raw sequence
+  ASSERT_NE(failure.description.find("# <- "), std::string::npos) << failure.description;
+  const auto replay = check::run_sequence(ops::limits_from_trace(trace, ops::Limits{}), trace.ops(),
+                                          check::RunnerOptions{bugs});
+  EXPECT_TRUE(replay.finding) << failure.description;
 }
 
 TEST(RunnerCorpus, EveryRegressionTrace_ReplaysCleanOnBothSides) {

@@ -89,18 +89,8 @@ int report(const check::Finding& finding, const ops::Limits& limits, const RunOp
   return exit_mismatch;
 }
 
-// Campaigns run in a denser world than the Limits defaults (which suit hand-written
-// traces): with 256 pages of address space, random ops meet each other's mappings far
-// more often. Limit flags override it.
-ops::Limits campaign_world() {
-  ops::Limits limits;
-  limits.address_space = 0x100;
-  limits.max_pages = 0x100;
-  return limits;
-}
-
 int run_campaign(const RunOptions& opts) {
-  ops::Limits limits = campaign_world();
+  ops::Limits limits = ops::campaign_limits();
   opts.limits.apply(limits);
   limits.max_ops = opts.ops;
   ops::validate_limits(limits);
