@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 
+#include "tools/bytes_command.hpp"
 #include "tools/exit_code.hpp"
 #include "tools/replay_command.hpp"
 #include "tools/run_command.hpp"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   tools::add_replay_command(app, exit_code);
   tools::add_run_command(app, exit_code);
   tools::add_shrink_command(app, exit_code);
+  tools::add_bytes_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
