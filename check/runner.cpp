@@ -38,13 +38,34 @@ const ops::Limits& supported(const ops::Limits& limits) {
 Runner::Runner(const ops::Limits& limits, const RunnerOptions& options)
     : limits_(supported(limits)),
       model_(std::make_unique<model::System>(limits, differential())),
-      impl_(std::make_unique<impl::Kernel>(limits)) {
-  impl_->bugs = options.bugs;
-}
+      impl_(std::make_unique<impl::Kernel>(limits, options.bugs)) {}
 
 Runner::~Runner() = default;
 
 bool Runner::supports(const ops::Op& op) const { return impl::Kernel::supports(op, limits_); }
+
+namespace {
+
+// The page an op faults on, for the ops whose allocation runs direct reclaim in the
+// implementation (a fault on one page, a file write): their ENOMEM must mean that no
+// frame could be reclaimed but the one the op itself holds.
+std::optional<std::optional<ops::PageKey>> direct_reclaim_target(const ops::Op& op) {
+  if (auto* r = std::get_if<ops::Read>(&op)) return ops::PageKey{r->pid, r->vpn};
+  if (auto* w = std::get_if<ops::Write>(&op)) return ops::PageKey{w->pid, w->vpn};
+  if (auto* p = std::get_if<ops::Pin>(&op)) return ops::PageKey{p->pid, p->vpn};
+  if (std::holds_alternative<ops::Fwrite>(op)) return std::optional<ops::PageKey>{};
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> Runner::gave_up_too_early(const ops::Op& op) const {
+  const auto target = direct_reclaim_target(op);
+  if (!target || !model_->ran_out_of_frames()) return std::nullopt;
+  if (auto frame = model_->reclaim_candidate(*target))
+    return fmt::format("ENOMEM for want of a frame, but {} could have been reclaimed", ops::frame_ref_text(*frame));
+  return std::nullopt;
+}
 
 std::optional<Finding> Runner::step(const ops::Op& op) {
   trace_.push_back(op);
@@ -63,11 +84,21 @@ std::optional<Finding> Runner::step(const ops::Op& op) {
     return fail("crash");
   }
   auto after = layout_of(*impl_, limits_);
-  last_result_ = model_->apply(op, before, after);
+  std::vector<ops::FrameRef> reclaimed;
+  for (const ops::ReclaimFact& fact : impl_->take_reclaim_facts()) reclaimed.push_back(fact.frame);
+  last_result_ = model_->apply(op, before, after, reclaimed);
+  if (const auto& why = model_->reclaim_error()) {
+    f.details.push_back(*why);
+    return fail("reclaim");
+  }
   if (!(last_result_ == impl_result)) {
     f.details.push_back(fmt::format("result: model {}  impl {}", ops::result_text(last_result_),
                                     ops::result_text(impl_result)));
     return fail("result");
+  }
+  if (auto why = gave_up_too_early(op)) {
+    f.details.push_back(*why);
+    return fail("reclaim");
   }
   if (auto why = model_->check_layout(after)) f.details.push_back("impl VMA layout: " + *why);
   auto model_obs = model_->observe();

@@ -48,6 +48,10 @@ class Runner {
   impl::Kernel& kernel() { return *impl_; }
 
  private:
+  // Why an ENOMEM the model agreed with was still wrong: the model ran out of frames in
+  // a fault while a frame could legally have been reclaimed.
+  std::optional<std::string> gave_up_too_early(const ops::Op& op) const;
+
   ops::Limits limits_;
   std::unique_ptr<model::System> model_;
   std::unique_ptr<impl::Kernel> impl_;

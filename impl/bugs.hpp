@@ -23,6 +23,18 @@ struct Bugs {
   // versions went wrong.
   bool anon_vma_reuse_uncounted = false;
 
+  // Reclaim scans the unevictable list too and takes mlocked folios, which VM_LOCKED
+  // promises stay in memory.
+  bool reclaim_ignores_mlock = false;
+
+  // The buddy allocator merges a freed block with the block after it instead of its
+  // buddy (pfn ^ size), making misaligned or overlapping free blocks.
+  bool buddy_merge_wrong_buddy = false;
+
+  // A swap-in reads the slot into a new folio every time instead of looking in the
+  // swap cache, so two processes that shared a swapped page no longer share it.
+  bool swapin_skips_swap_cache = false;
+
   bool operator==(const Bugs&) const = default;
 };
 
@@ -32,6 +44,9 @@ inline const std::vector<std::pair<std::string_view, bool Bugs::*>>& bug_names()
       {"skip_anon_vma_clone_on_split", &Bugs::skip_anon_vma_clone_on_split},
       {"merge_incompatible_anon_vmas", &Bugs::merge_incompatible_anon_vmas},
       {"anon_vma_reuse_uncounted", &Bugs::anon_vma_reuse_uncounted},
+      {"reclaim_ignores_mlock", &Bugs::reclaim_ignores_mlock},
+      {"buddy_merge_wrong_buddy", &Bugs::buddy_merge_wrong_buddy},
+      {"swapin_skips_swap_cache", &Bugs::swapin_skips_swap_cache},
   };
   return names;
 }

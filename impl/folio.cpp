@@ -4,15 +4,20 @@
 
 #include <fmt/format.h>
 
+#include "impl/lru.hpp"
+#include "impl/swap.hpp"
+#include "impl/vmscan.hpp"
+
 namespace impl {
 
 Folio* folio_alloc(Kernel& k, unsigned order) {
-  auto pfn = k.frames.alloc(order);
+  auto pfn = k.frames.alloc(order, k.cpu);
   if (!pfn) return nullptr;
   Folio* folio = k.folios.alloc();
   folio->pfn = *pfn;
   folio->order = order;
   folio->refcount = 1;
+  folio->touched = k.op_seq;
   for (pfn_t p = *pfn; p < *pfn + folio->nr_pages(); ++p) k.mem_map[p] = Page{folio, -1, false, 0};
   return folio;
 }
@@ -24,8 +29,9 @@ void folio_put(Kernel& k, Folio* folio, int refs) {
   folio->refcount -= refs;
   if (folio->refcount > 0) return;
   if (folio->refcount < 0) throw std::logic_error(fmt::format("folio {} refcount went negative", folio->id));
+  folio_del_lru(k, folio);
   for (pfn_t p = folio->pfn; p < folio->pfn + folio->nr_pages(); ++p) k.mem_map[p] = Page{};
-  k.frames.free(folio->pfn, folio->order);
+  k.frames.free(folio->pfn, folio->order, k.cpu);
   k.folios.free(folio);
 }
 
@@ -37,15 +43,38 @@ int folio_mapcount(Kernel& k, const Folio* folio) {
   return n;
 }
 
-Folio* filemap_get_folio(Kernel& k, AddressSpace* mapping, uint64_t pgoff) {
-  if (auto it = mapping->i_pages.find(pgoff); it != mapping->i_pages.end()) return it->second;
-  Folio* folio = folio_alloc(k, 0);
-  if (!folio) return nullptr;
+Folio* vma_alloc_folio(Kernel& k, unsigned order) {
+  if (Folio* folio = folio_alloc(k, order)) return folio;
+  try_to_free_pages(k, uint64_t{1} << order);
+  return folio_alloc(k, order);
+}
+
+// The content of a page coming into the page cache: a shmem page from its swap slot
+// (which it leaves, as shmem_swapin_folio does), a file page from disk.
+uint64_t read_in(Kernel& k, AddressSpace* mapping, uint64_t pgoff) {
+  if (auto sw = mapping->swapped.find(pgoff); sw != mapping->swapped.end()) {
+    const uint64_t slot = sw->second;
+    mapping->swapped.erase(sw);
+    const uint64_t value = k.swap.content.at(slot);
+    swap_free(k, slot);
+    return value;
+  }
   auto disk = mapping->disk.find(pgoff);
-  k.mem_map[folio->pfn].value = disk == mapping->disk.end() ? 0 : disk->second;
+  return disk == mapping->disk.end() ? 0 : disk->second;
+}
+
+Folio* filemap_get_folio(Kernel& k, AddressSpace* mapping, uint64_t pgoff) {
+  if (auto it = mapping->i_pages.find(pgoff); it != mapping->i_pages.end()) {
+    it->second->touched = k.op_seq;
+    return it->second;
+  }
+  Folio* folio = vma_alloc_folio(k, 0);
+  if (!folio) return nullptr;
+  k.mem_map[folio->pfn].value = read_in(k, mapping, pgoff);
   folio->mapping = mapping;
   folio->index = pgoff;
   mapping->i_pages[pgoff] = folio;  // the allocation reference becomes the page cache's
+  folio_add_lru(k, folio);
   return folio;
 }
 

@@ -8,6 +8,8 @@
 namespace impl {
 
 Folio* folio_alloc(Kernel& k, unsigned order);  // refcount 1 (the caller's); null when out of frames
+// The fault path's allocation: when no frame is free, direct reclaim first, then once more.
+Folio* vma_alloc_folio(Kernel& k, unsigned order);
 void folio_get(Folio* folio, int refs = 1);
 void folio_put(Kernel& k, Folio* folio, int refs = 1);
 Folio* pfn_folio(Kernel& k, pfn_t pfn);         // null for a free frame

@@ -7,10 +7,12 @@
 
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
+#include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
+#include "impl/swap.hpp"
 #include "impl/vma.hpp"
 
 namespace impl {
@@ -39,6 +41,7 @@ void copy_one_pte(Kernel& k, Vma* dst, Vma* src, Vpn v) {
   Pte& spte = *pte_offset(src->mm, v);
   Pte& dpte = pte_alloc(dst->mm, v);
   if (spte.kind != Pte::Kind::present) {
+    if (spte.kind == Pte::Kind::swap) swap_duplicate(k, spte.slot);  // the child names the slot too
     dpte = spte;
     return;
   }
@@ -48,12 +51,13 @@ void copy_one_pte(Kernel& k, Vma* dst, Vma* src, Vpn v) {
     Folio* copy = folio_alloc(k, 0);  // cannot fail: counted beforehand
     k.page(copy->pfn).value = page.value;
     folio_add_new_anon_rmap(k, copy, dst, v);
+    folio_add_lru(k, copy);
     dpte = Pte{Pte::Kind::present, copy->pfn, 0, (dst->flags & VM_WRITE) != 0, true, true};
     return;
   }
   if (folio->anon()) page.anon_exclusive = false;
   folio_get(folio);
-  folio_add_rmap_pte(k, folio, spte.pfn);
+  folio_add_rmap_pte(k, folio, spte.pfn, dst);
   spte.write = false;  // copy-on-write from now on, for both
   dpte = spte;
 }

@@ -9,7 +9,9 @@
 
 #include "impl/folio.hpp"
 #include "impl/kernel.hpp"
+#include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
+#include "impl/swap.hpp"
 #include "impl/rmap.hpp"
 
 namespace impl {
@@ -119,6 +121,7 @@ void check_mapping_reachable(Vma* v, Vpn vpn, Folio* folio, pfn_t pfn, Report& o
 
 void check_pages(Kernel& k, Report& out) {
   std::map<pfn_t, int> ptes;
+  std::map<const Folio*, unsigned> locked;  // PTE mappings from VM_LOCKED VMAs
   for (const auto& [pid, mm] : k.tasks)
     for (const auto& [start, v] : mm->mm_mt)
       for (Vpn vpn = v->start; v->freed == false && vpn < v->end; ++vpn) {
@@ -130,6 +133,7 @@ void check_pages(Kernel& k, Report& out) {
           continue;
         }
         ptes[pte->pfn]++;
+        if (v->flags & VM_LOCKED) locked[folio]++;
         check_mapping_reachable(v, vpn, folio, pte->pfn, out);
       }
   std::map<const Folio*, int> pins;
@@ -150,15 +154,20 @@ void check_pages(Kernel& k, Report& out) {
                          folio->mapping->i_pages.at(folio->index) == folio
                      ? static_cast<int>(folio->nr_pages())
                      : 0;
-    if (folio->refcount != mapped + cached + pins[folio])
-      out.push_back(fmt::format("folio {} refcount {} but {} mappings, {} cache and {} pin references", folio->id,
-                                folio->refcount, mapped, cached, pins[folio]));
+    const int swapcache = folio->swap ? static_cast<int>(folio->nr_pages()) : 0;
+    if (folio->refcount != mapped + cached + swapcache + pins[folio])
+      out.push_back(fmt::format("folio {} refcount {} but {} mappings, {} page cache, {} swap cache and {} pin references",
+                                folio->id, folio->refcount, mapped, cached, swapcache, pins[folio]));
+    if (folio->mlock_count != locked[folio])
+      out.push_back(fmt::format("folio {} mlock_count {} but {} mappings from locked VMAs", folio->id,
+                                folio->mlock_count, locked[folio]));
     if (static_cast<int>(folio->pincount) != pins[folio])
       out.push_back(fmt::format("folio {} pincount {} but {} pins", folio->id, folio->pincount, pins[folio]));
   }
-  if (used + k.frames.free_frames() != k.frames.total())
-    out.push_back(fmt::format("frames: {} in use + {} free != {} total", used, k.frames.free_frames(), k.frames.total()));
-  if (auto why = k.frames.verify()) out.push_back(*why);
+  if (used + k.frames.free_frames() + k.frames.reserved() != k.frames.total())
+    out.push_back(fmt::format("frames: {} in use + {} free + {} reserved != {} total", used, k.frames.free_frames(),
+                              k.frames.reserved(), k.frames.total()));
+  for (auto& why : k.frames.problems()) out.push_back("page allocator: " + why);
 }
 
 void check_page_cache(Kernel& k, Report& out) {
@@ -178,6 +187,8 @@ std::vector<std::string> Kernel::check_invariants() {
   check_vmas(*this, out);
   check_pages(*this, out);
   check_page_cache(*this, out);
+  check_lru(*this, out);
+  check_swap(*this, out);
   for (const auto& v : locks.violations()) out.push_back(v);
   if (!locks.idle()) out.push_back(fmt::format("{} locks still held after the op", locks.held()));
   return out;

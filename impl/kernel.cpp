@@ -3,13 +3,16 @@
 #include "impl/kernel.hpp"
 
 #include <type_traits>
+#include <utility>
 
 #include "impl/filemap.hpp"
 #include "impl/fork.hpp"
 #include "impl/gup.hpp"
 #include "impl/memory.hpp"
+#include "impl/migrate.hpp"
 #include "impl/mmap.hpp"
 #include "impl/pgtable.hpp"
+#include "impl/vmscan.hpp"
 
 namespace impl {
 namespace {
@@ -30,16 +33,23 @@ AddressSpace* new_file(Kernel& k, unsigned id) {
   return f;
 }
 
+// The access itself, after the fault: the MMU sets the accessed bit.
+Pte& accessed(MmStruct* mm, Vpn vpn) {
+  Pte& pte = *pte_offset(mm, vpn);
+  pte.young = true;
+  return pte;
+}
+
 Result read_at(Kernel& k, MmStruct* mm, Vpn vpn) {
   Result r = handle_mm_fault(k, mm, vpn, FaultKind::read);
   if (r.kind != Result::Kind::ok) return r;
-  return Result::of(pte_value(k, *pte_offset(mm, vpn)));
+  return Result::of(pte_value(k, accessed(mm, vpn)));
 }
 
 Result write_at(Kernel& k, MmStruct* mm, Vpn vpn, uint64_t value) {
   Result r = handle_mm_fault(k, mm, vpn, FaultKind::write);
   if (r.kind != Result::Kind::ok) return r;
-  pfn_t pfn = pte_offset(mm, vpn)->pfn;
+  pfn_t pfn = accessed(mm, vpn).pfn;
   k.page(pfn).value = value;
   k.page(pfn).folio->lazyfree = false;
   return r;
@@ -54,9 +64,31 @@ Result with_mm(Kernel& k, Pid pid, LockMode mode, Fn fn) {
   return fn(it->second);
 }
 
+// Ops that name a process run on that process's CPU; the others alternate.
+unsigned cpu_of(const ops::Op& op, uint64_t seq) {
+  const unsigned cpus = 2;
+  return std::visit(
+      [&](const auto& o) -> unsigned {
+        if constexpr (requires { o.pid; }) return o.pid % cpus;
+        else return seq % cpus;
+      },
+      op);
+}
+
+// pfn 0 is reserved, as firmware keeps a few pages for itself: the limits' frames are
+// all usable, so the model and the implementation have the same memory.
+PageAllocator::Config page_alloc_config(const Bugs& bugs) {
+  PageAllocator::Config c;
+  c.reserved = 1;
+  c.merge_wrong_buddy = bugs.buddy_merge_wrong_buddy;
+  return c;
+}
+
 }  // namespace
 
-Kernel::Kernel(const ops::Limits& l) : limits(l), mem_map(l.frames), frames(l.frames) {
+Kernel::Kernel(const ops::Limits& l, const Bugs& b)
+    : limits(l), frames(l.frames, page_alloc_config(b)), mem_map(frames.total()), bugs(b) {
+  swap_init(swap, l.swap_slots);
   for (unsigned f = 0; f < limits.files; ++f) files.push_back(new_file(*this, f));
   mm_alloc(*this, 1);
 }
@@ -65,17 +97,18 @@ Kernel::~Kernel() = default;
 
 bool Kernel::supports(const ops::Op& op, const ops::Limits& limits) {
   if (limits.thp_always) return false;
-  if (std::holds_alternative<ops::Reclaim>(op) || std::holds_alternative<ops::Migrate>(op) ||
-      std::holds_alternative<ops::Ksm>(op) || std::holds_alternative<ops::Split>(op))
-    return false;
+  if (std::holds_alternative<ops::Ksm>(op) || std::holds_alternative<ops::Split>(op)) return false;
   if (auto* m = std::get_if<ops::Madvise>(&op))
-    return m->advice != ops::Advice::pageout && m->advice != ops::Advice::collapse &&
-           m->advice != ops::Advice::hugepage;
+    return m->advice != ops::Advice::collapse && m->advice != ops::Advice::hugepage;
   return true;
 }
 
+std::vector<ops::ReclaimFact> Kernel::take_reclaim_facts() { return std::exchange(reclaim_facts, {}); }
+
 Result Kernel::apply(const ops::Op& op) {
   Kernel& k = *this;
+  k.op_seq++;
+  k.cpu = cpu_of(op, k.op_seq);
   const auto W = LockMode::write, R = LockMode::read;
   return std::visit(
       overloaded{
@@ -107,6 +140,11 @@ Result Kernel::apply(const ops::Op& op) {
           [&](const ops::Unpin& o) { return unpin_user_page(k, o.id); },
           [&](const ops::Fwrite& o) { return file_write(k, o); },
           [&](const ops::Ftruncate& o) { return file_truncate(k, o); },
+          [&](const ops::Reclaim& o) {
+            shrink_node(k, o.frames);
+            return Result::ok();
+          },
+          [&](const ops::Migrate& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_migrate(k, mm, o.vpn); }); },
           [&](const auto&) { return Result::fail(Errno::einval); },  // filtered out by supports()
       },
       op);

@@ -11,9 +11,12 @@
 #include <vector>
 
 #include "impl/bugs.hpp"
+#include "impl/lru.hpp"
 #include "impl/mm_types.hpp"
 #include "impl/page_alloc.hpp"
 #include "impl/slab.hpp"
+#include "impl/swap.hpp"
+#include "ops/fact.hpp"
 #include "ops/limits.hpp"
 #include "ops/observation.hpp"
 #include "ops/op.hpp"
@@ -28,13 +31,13 @@ struct PinRecord {
 
 class Kernel {
  public:
-  explicit Kernel(const ops::Limits& limits);
+  explicit Kernel(const ops::Limits& limits, const Bugs& bugs = {});
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
   ~Kernel();
 
-  // Whether this implementation handles the op yet (reclaim, migration, KSM and THP
-  // are added by later work).
+  // Whether this implementation handles the op yet (KSM and THP, with their ops and
+  // the thp_always limit, are added by later work).
   static bool supports(const ops::Op& op, const ops::Limits& limits);
 
   ops::Result apply(const ops::Op& op);
@@ -47,13 +50,17 @@ class Kernel {
   // Every invariant violation found now; empty when all hold.
   std::vector<std::string> check_invariants();
 
+  // The frames reclaimed since the last call (by `reclaim N` or by direct reclaim in a
+  // fault), in order: the choices the model is told about.
+  std::vector<ops::ReclaimFact> take_reclaim_facts();
+
   // The VMA extents of a process, [start, end) in address order.
   std::vector<std::pair<Vpn, Vpn>> vma_extents(Pid pid) const;
 
   // ---- state ----
   ops::Limits limits;
-  std::vector<Page> mem_map;
-  FrameAllocator frames;
+  PageAllocator frames;     // declared before mem_map, which is sized from it
+  std::vector<Page> mem_map;  // one per pfn, reserved ones included
   Slab<Folio> folios;
   Slab<Vma> vmas;
   Slab<AnonVma> anon_vmas;
@@ -65,6 +72,11 @@ class Kernel {
   unsigned next_shmem = 0;
   std::map<ops::PinId, PinRecord> pins;
   ops::PinId next_pin = 1;
+  LruVec lruvec;
+  SwapInfo swap;
+  std::vector<ops::ReclaimFact> reclaim_facts;
+  uint64_t op_seq = 0;  // ops applied so far; the current one's number while it runs
+  unsigned cpu = 0;     // the CPU the current op runs on: its pid's, or alternating
   LockTracker locks;
   Bugs bugs;  // injected bugs (impl/bugs.hpp), all off unless a test turns one on
 

@@ -3,10 +3,14 @@
 // EINVAL; a hole is reported as ENOMEM after the rest is done.
 
 #include "impl/folio.hpp"
+#include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
 #include "impl/pgtable.hpp"
+#include "impl/rmap.hpp"
+#include "impl/swap.hpp"
 #include "impl/vma.hpp"
+#include "impl/vmscan.hpp"
 
 namespace impl {
 namespace {
@@ -48,10 +52,48 @@ void madvise_free(Kernel& k, Vma* vma, Vpn start, Vpn end) {
     Pte* pte = pte_offset(vma->mm, v);
     if (!pte || pte->kind != Pte::Kind::present) continue;
     Folio* folio = pfn_folio(k, pte->pfn);
-    if (!folio->anon() || folio_mapcount(k, folio) != 1) continue;
+    // A folio still caching a slot other PTEs name cannot give up its swap copy
+    // (folio_free_swap fails): it is left as it is.
+    if (!folio->anon() || folio_mapcount(k, folio) != 1 || folio->swap) continue;
     LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
     folio->lazyfree = true;
     pte->dirty = false;
+  }
+}
+
+// MADV_FREE also gives up swapped-out pages in the range: they would read back as 0.
+void free_swap_entries(Kernel& k, Vma* vma, Vpn start, Vpn end) {
+  for (Vpn v = start; v < end; ++v) {
+    Pte* pte = pte_offset(vma->mm, v);
+    if (!pte || pte->kind != Pte::Kind::swap) continue;
+    const uint64_t slot = pte->slot;
+    *pte = Pte{};
+    swap_free(k, slot);
+  }
+}
+
+// Whether every mapping of the folio is a page of [start, end) in this VMA's process.
+bool only_mapped_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
+  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
+    for (auto [pid, v] : page_mappers_by_rmap(k, folio, pfn))
+      if (pid != vma->mm->pid || v < start || v >= end) return false;
+  return true;
+}
+
+// MADV_PAGEOUT and MADV_COLD: the folios only this range maps are reclaimed now (dirty
+// file pages excepted: only kswapd writes those back) or moved to the inactive tail.
+void madvise_cold_or_pageout(Kernel& k, Vma* vma, Vpn start, Vpn end, bool pageout) {
+  for (Vpn v = start; v < end; ++v) {
+    Pte* pte = pte_offset(vma->mm, v);
+    if (!pte || pte->kind != Pte::Kind::present) continue;
+    Folio* folio = pfn_folio(k, pte->pfn);
+    if (!only_mapped_here(k, folio, vma, start, end)) continue;
+    if (!pageout) {
+      folio_deactivate(k, folio);
+    } else if (folio->anon() || folio->swapbacked() || !folio->dirty) {
+      folio_referenced(k, folio);  // the advice overrides the accessed bits
+      reclaim_folio(k, folio, false);
+    }
   }
 }
 
@@ -61,8 +103,13 @@ Result advise_vma(Kernel& k, Vma* vma, Vpn start, Vpn end, Advice advice) {
     return Result::ok();
   }
   if (advice == Advice::dontneed) zap_page_range(k, vma, start, end);
-  if (advice == Advice::free) madvise_free(k, vma, start, end);
-  return Result::ok();  // cold, willneed: nothing a user can observe
+  if (advice == Advice::free) {
+    free_swap_entries(k, vma, start, end);
+    madvise_free(k, vma, start, end);
+  }
+  if (advice == Advice::cold || advice == Advice::pageout)
+    madvise_cold_or_pageout(k, vma, start, end, advice == Advice::pageout);
+  return Result::ok();  // willneed: nothing a user can observe
 }
 
 }  // namespace

@@ -2,8 +2,10 @@
 
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
+#include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
+#include "impl/swap.hpp"
 #include "impl/vma.hpp"
 
 namespace impl {
@@ -17,34 +19,88 @@ bool beyond_eof(const Vma* vma, Vpn vpn) { return vma->file && vma->pgoff_of(vpn
 bool cow_mapping(const Vma* vma) { return !(vma->flags & VM_SHARED); }
 
 // Maps `folio`'s page `pfn` at vpn as a new mapping of an existing rmap user.
-void map_page(Kernel& k, MmStruct* mm, Vpn vpn, Folio* folio, pfn_t pfn, bool write) {
-  LockGuard ptl(k.locks, pte_lockptr(mm, vpn), LockMode::write);
+void map_page(Kernel& k, Vma* vma, Vpn vpn, Folio* folio, pfn_t pfn, bool write) {
+  LockGuard ptl(k.locks, pte_lockptr(vma->mm, vpn), LockMode::write);
   folio_get(folio);
-  folio_add_rmap_pte(k, folio, pfn);
-  pte_alloc(mm, vpn) = Pte{Pte::Kind::present, pfn, 0, write, write, true};
+  folio_add_rmap_pte(k, folio, pfn, vma);
+  pte_alloc(vma->mm, vpn) = Pte{Pte::Kind::present, pfn, 0, write, write, true};
 }
+
+void map_anon_folio(Kernel& k, Vma* vma, Vpn vpn, Folio* folio, bool write);
 
 // Replaces whatever the PTE maps with a new exclusive anon folio holding `value`.
 Result map_new_anon(Kernel& k, Vma* vma, Vpn vpn, uint64_t value, bool write) {
   anon_vma_prepare(k, vma);
-  Folio* folio = folio_alloc(k, 0);
+  Folio* folio = vma_alloc_folio(k, 0);
   if (!folio) return Result::fail(Errno::enomem);
   k.page(folio->pfn).value = value;
+  map_anon_folio(k, vma, vpn, folio, write);
+  return Result::ok();
+}
+
+// Maps a new anon folio at vpn in place of whatever the PTE maps; the allocation
+// reference becomes the PTE's.
+void map_anon_folio(Kernel& k, Vma* vma, Vpn vpn, Folio* folio, bool write) {
   MmStruct* mm = vma->mm;
   LockGuard ptl(k.locks, pte_lockptr(mm, vpn), LockMode::write);
   Pte& pte = pte_alloc(mm, vpn);
   if (pte.kind == Pte::Kind::present) {
     Folio* old = pfn_folio(k, pte.pfn);
-    folio_remove_rmap_pte(k, old, pte.pfn);
+    folio_remove_rmap_pte(k, old, pte.pfn, vma);
     folio_put(k, old);
   }
-  folio_add_new_anon_rmap(k, folio, vma, vpn);  // the allocation reference becomes the PTE's
+  folio_add_new_anon_rmap(k, folio, vma, vpn);
+  folio_add_lru(k, folio);
   pte = Pte{Pte::Kind::present, folio->pfn, 0, write, write, true};
+}
+
+// do_cow_fault: a write to an unmapped page of a private file mapping. The copy is
+// allocated before the page-cache page is read, and given back if that fails.
+Result do_cow_fault(Kernel& k, Vma* vma, Vpn vpn) {
+  anon_vma_prepare(k, vma);
+  Folio* copy = vma_alloc_folio(k, 0);
+  if (!copy) return Result::fail(Errno::enomem);
+  Folio* folio = filemap_get_folio(k, vma->file, vma->pgoff_of(vpn));
+  if (!folio) {
+    folio_put(k, copy);
+    return Result::fail(Errno::enomem);
+  }
+  k.page(copy->pfn).value = k.page(folio->pfn).value;
+  map_anon_folio(k, vma, vpn, copy, true);
   return Result::ok();
 }
 
+// do_swap_page: the slot's folio from the swap cache, or read into it. The folio is
+// exclusive to this PTE when no other PTE names the slot and nobody maps it yet.
+Result do_swap_page(Kernel& k, Vma* vma, Vpn vpn) {
+  const uint64_t slot = pte_offset(vma->mm, vpn)->slot;
+  Folio* folio = k.bugs.swapin_skips_swap_cache ? nullptr : swap_cache_get_folio(k, slot);
+  const bool fresh = !folio;
+  if (fresh) {
+    folio = vma_alloc_folio(k, 0);
+    if (!folio) return Result::fail(Errno::enomem);
+    k.page(folio->pfn).value = k.swap.content.at(slot);
+    if (!k.bugs.swapin_skips_swap_cache) add_to_swap_cache(k, folio, slot);
+  } else {
+    folio_get(folio);  // the PTE's reference; the swap cache keeps its own
+  }
+  folio->touched = k.op_seq;
+  const bool exclusive = k.swap.swap_map.at(slot) == 1 && folio_mapcount(k, folio) == 0;
+  LockGuard ptl(k.locks, pte_lockptr(vma->mm, vpn), LockMode::write);
+  if (fresh && exclusive) folio_add_new_anon_rmap(k, folio, vma, vpn);
+  else if (fresh) folio_add_shared_anon_rmap(k, folio, vma, vpn);
+  else folio_add_rmap_pte(k, folio, folio->pfn, vma);
+  if (fresh) folio_add_lru(k, folio);  // the allocation reference is the PTE's
+  k.page(folio->pfn).anon_exclusive = exclusive;
+  *pte_offset(vma->mm, vpn) = Pte{Pte::Kind::present, folio->pfn, 0, false, false, true};
+  swap_free(k, slot);  // the PTE no longer names the slot; the last name frees it
+  return Result::ok();
+}
+
+// A read fault maps the zero page; so does an unshare fault (a read-only pin), whose
+// unsharing then goes through do_wp_page and leaves the zero page if it cannot.
 Result do_anonymous_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
-  if (kind == FaultKind::read) {
+  if (kind != FaultKind::write) {
     LockGuard ptl(k.locks, pte_lockptr(vma->mm, vpn), LockMode::write);
     pte_alloc(vma->mm, vpn) = Pte{Pte::Kind::zero};
     return Result::ok();
@@ -53,15 +109,13 @@ Result do_anonymous_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
 }
 
 Result do_file_fault(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
+  if (kind == FaultKind::write && cow_mapping(vma)) return do_cow_fault(k, vma, vpn);
   Folio* folio = filemap_get_folio(k, vma->file, vma->pgoff_of(vpn));
   if (!folio) return Result::fail(Errno::enomem);
-  if (kind != FaultKind::read && cow_mapping(vma)) {  // do_cow_fault: a private copy straight away
-    uint64_t value = k.page(folio->pfn).value;
-    return map_new_anon(k, vma, vpn, value, kind == FaultKind::write);
-  }
   bool write = kind == FaultKind::write;
   if (write) folio->dirty = true;
-  map_page(k, vma->mm, vpn, folio, folio->pfn, write);
+  folio->touched = k.op_seq;
+  map_page(k, vma, vpn, folio, folio->pfn, write);
   return Result::ok();
 }
 
@@ -77,6 +131,7 @@ Result do_wp_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
   bool write = kind == FaultKind::write;
   if (pte.kind == Pte::Kind::zero) return map_new_anon(k, vma, vpn, 0, write);
   Folio* folio = pfn_folio(k, pte.pfn);
+  folio->touched = k.op_seq;
   Page& page = k.page(pte.pfn);
   if (!folio->anon()) return map_new_anon(k, vma, vpn, page.value, write);
   if (page.anon_exclusive) {
@@ -106,6 +161,9 @@ Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind) {
   if (!vma || !(vma->flags & VM_ACCESS_FLAGS)) return Result::segv();
   if (kind == FaultKind::write && !(vma->flags & VM_WRITE)) return Result::segv();
   Pte* pte = pte_offset(mm, vpn);
+  if (pte && pte->kind == Pte::Kind::swap) {
+    if (Result r = do_swap_page(k, vma, vpn); r.kind != Result::Kind::ok) return r;
+  }
   if (!pte || pte->kind == Pte::Kind::none) {
     if (beyond_eof(vma, vpn)) return Result::sigbus();
     Result r = vma->file ? do_file_fault(k, vma, vpn, kind) : do_anonymous_page(k, vma, vpn, kind);
@@ -155,13 +213,16 @@ void zap_page_range(Kernel& k, Vma* vma, Vpn start, Vpn end) {
     if (!table) continue;
     LockGuard ptl(k.locks, table->ptl, LockMode::write);
     Pte& pte = table->ptes[v % mm->pmd_pages];
-    if (pte.kind == Pte::Kind::present) {
-      Folio* folio = pfn_folio(k, pte.pfn);
-      if (pte.dirty && !folio->anon()) folio->dirty = true;
-      folio_remove_rmap_pte(k, folio, pte.pfn);
-      folio_put(k, folio);
-    }
+    const Pte old = pte;
     pte = Pte{};
+    if (old.kind == Pte::Kind::present) {
+      Folio* folio = pfn_folio(k, old.pfn);
+      if (old.dirty && !folio->anon()) folio->dirty = true;
+      folio_remove_rmap_pte(k, folio, old.pfn, vma);
+      folio_put(k, folio);
+    } else if (old.kind == Pte::Kind::swap) {
+      swap_free(k, old.slot);  // free_swap_and_cache
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "impl/interval_tree.hpp"
@@ -47,6 +48,10 @@ struct AnonVma;
 struct MmStruct;
 struct Vma;
 
+// The LRU list a folio is on (enum lru_list, plus "none" while it is on no list).
+enum class LruList : uint8_t { none, inactive_anon, active_anon, inactive_file, active_file, unevictable };
+inline constexpr unsigned nr_lru_lists = 6;  // indexable by LruList; "none" is never used
+
 struct Folio : Object {
   pfn_t pfn = 0;        // of the head page
   unsigned order = 0;
@@ -60,8 +65,24 @@ struct Folio : Object {
   bool lazyfree = false;
   Lock lock{LockClass::folio_lock};
 
+  // LRU: the list, its links, and PG_referenced (one earlier look found it used).
+  LruList lru = LruList::none;
+  Folio* lru_prev = nullptr;
+  Folio* lru_next = nullptr;
+  bool referenced = false;
+  // Mappings of this folio from VM_LOCKED VMAs; PG_mlocked while it is not 0.
+  unsigned mlock_count = 0;
+  // PG_swapcache: the swap slot this folio caches (it holds one reference per page).
+  std::optional<uint64_t> swap;
+  // The op that last touched it (faulted, allocated): direct reclaim in that op leaves
+  // it alone, as the kernel's fault path holds the folio it works on.
+  uint64_t touched = 0;
+
   unsigned nr_pages() const { return 1u << order; }
   bool anon() const { return anon_vma != nullptr; }
+  bool mlocked() const { return mlock_count > 0; }
+  // Anon and shmem memory goes to swap; file memory is written back.
+  bool swapbacked() const;
 };
 
 // struct page: one per frame.
@@ -145,8 +166,11 @@ struct AddressSpace : Object {
   VmaTree i_mmap;
   std::map<uint64_t, Folio*> i_pages;  // the page cache
   std::map<uint64_t, uint64_t> disk;   // file content not in the cache; absent reads 0
+  std::map<uint64_t, uint64_t> swapped;  // shmem: page offset -> swap slot of a reclaimed page
   Lock i_mmap_rwsem{LockClass::i_mmap_rwsem};
 };
+
+inline bool Folio::swapbacked() const { return anon() || (mapping && mapping->shmem); }
 
 struct MmStruct : Object {
   Pid pid = 0;

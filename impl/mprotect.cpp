@@ -2,8 +2,11 @@
 // splitting through vma_modify_flags. A hole ends the call with ENOMEM; the VMAs
 // before it keep their change, as in the kernel.
 
+#include "impl/folio.hpp"
+#include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
+#include "impl/pgtable.hpp"
 #include "impl/vma.hpp"
 
 namespace impl {
@@ -49,12 +52,37 @@ Result do_mprotect(Kernel& k, MmStruct* mm, const ops::Mprotect& op) {
   return r;
 }
 
+namespace {
+
+bool locked_at(MmStruct* mm, Vpn v) {
+  const Vma* vma = find_vma(mm, v);
+  return vma && (vma->flags & VM_LOCKED);
+}
+
+// mlock_vma_pages_range: the pages already mapped where VM_LOCKED changed are mlocked
+// or munlocked now (pages faulted in later are counted by the rmap).
+void mlock_pte_range(Kernel& k, MmStruct* mm, Vpn start, const std::vector<bool>& was_locked) {
+  for (Vpn v = start; v < start + was_locked.size(); ++v) {
+    const bool now = locked_at(mm, v);
+    const Pte* pte = pte_offset(mm, v);
+    if (now == was_locked[v - start] || !pte || pte->kind != Pte::Kind::present) continue;
+    Folio* folio = pfn_folio(k, pte->pfn);
+    if (now) mlock_folio(k, folio);
+    else munlock_folio(k, folio);
+  }
+}
+
+}  // namespace
+
 Result do_mlock(Kernel& k, MmStruct* mm, Vpn vpn, uint64_t pages, bool lock) {
   if (pages == 0) return Result::ok();
   if (!in_address_space(k, vpn, pages)) return Result::fail(Errno::enomem);
+  std::vector<bool> was_locked;
+  for (Vpn v = vpn; v < vpn + pages; ++v) was_locked.push_back(locked_at(mm, v));
   Result r = modify_until_hole(k, mm, vpn, vpn + pages, [&](uint32_t flags) {
     return lock ? flags | VM_LOCKED : flags & ~VM_LOCKED;
   });
+  mlock_pte_range(k, mm, vpn, was_locked);
   if (!lock || r.kind != Result::Kind::ok) return r;
   Result p = populate_range(k, mm, vpn, vpn + pages, true);
   if (p.kind == Result::Kind::segv || p.kind == Result::Kind::sigbus) return Result::fail(Errno::enomem);

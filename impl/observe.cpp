@@ -48,6 +48,7 @@ ops::FrameClass describe_frame(Kernel& k, pfn_t pfn) {
            : folio->mapping && folio->mapping->shmem ? ops::FrameKind::shmem
                                                      : ops::FrameKind::file;
   c.mapcount = static_cast<unsigned>(page_mapcount(k.page(pfn)));
+  c.mlocked = folio->mlocked();  // PG_mlocked, kept by the rmap and mlock_fixup
   c.folio = folio->order ? static_cast<unsigned>(folio->id) : 0;
   for (const auto& [id, pin] : k.pins) c.pins += pin.pfn == pfn;
   return c;
@@ -74,11 +75,6 @@ void add_classes(Kernel& k, ops::Observation& obs, const std::map<pfn_t, std::ve
   for (const auto& [pfn, pages] : by_pfn) {
     ops::FrameClass c = describe_frame(k, pfn);
     c.pages = pages;
-    for (auto [pid, vpn] : pages) {
-      const auto& mt = k.tasks.at(pid)->mm_mt;
-      auto it = std::prev(mt.upper_bound(vpn));
-      c.mlocked |= (it->second->flags & VM_LOCKED) != 0;
-    }
     obs.frames.push_back(std::move(c));
   }
   ops::canonicalize(obs);

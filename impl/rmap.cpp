@@ -1,5 +1,6 @@
 #include "impl/rmap.hpp"
 
+#include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 
 namespace impl {
@@ -12,14 +13,26 @@ void folio_add_new_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr) {
   Page& page = k.page(folio->pfn);
   page.mapcount = 0;
   page.anon_exclusive = true;
+  if (vma->flags & VM_LOCKED) mlock_folio(k, folio);
 }
 
-void folio_add_rmap_pte(Kernel& k, Folio*, pfn_t pfn) { k.page(pfn).mapcount++; }
+void folio_add_shared_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr) {
+  folio->anon_vma = vma->anon_vma->root;
+  folio->index = linear_page_index(vma, addr);
+  k.page(folio->pfn).mapcount = 0;
+  if (vma->flags & VM_LOCKED) mlock_folio(k, folio);
+}
 
-void folio_remove_rmap_pte(Kernel& k, Folio*, pfn_t pfn) {
+void folio_add_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma) {
+  k.page(pfn).mapcount++;
+  if (vma->flags & VM_LOCKED) mlock_folio(k, folio);
+}
+
+void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma) {
   Page& page = k.page(pfn);
   page.mapcount--;
   if (page.mapcount < 0) page.anon_exclusive = false;
+  if (vma->flags & VM_LOCKED) munlock_folio(k, folio);
 }
 
 void folio_move_anon_rmap(Folio* folio, Vma* vma) { folio->anon_vma = vma->anon_vma; }

@@ -13,9 +13,13 @@ namespace impl {
 // First mapping of a freshly allocated anon folio: folio->anon_vma and index are set
 // from the VMA, and the page is AnonExclusive.
 void folio_add_new_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr);
+// First mapping of a folio read back from swap that others may map too: it joins the
+// root anon_vma, which every VMA of the fork family is chained to.
+void folio_add_shared_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr);
 // One more PTE mapping of a page already in the rmap (file pages, fork of anon pages).
-void folio_add_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn);
-void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn);
+// Adding and removing a mapping in a VM_LOCKED VMA also mlocks / munlocks the folio.
+void folio_add_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma);
+void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma);
 // An exclusive anon folio reused by a write fault moves to the writer's own anon_vma.
 void folio_move_anon_rmap(Folio* folio, Vma* vma);
 

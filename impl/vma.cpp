@@ -1,5 +1,7 @@
 #include "impl/vma.hpp"
 
+#include "impl/swap.hpp"
+
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
 
@@ -96,6 +98,8 @@ void vma_remove(Kernel& k, Vma* vma) {
   // A shmem object lives as long as something maps it.
   if (file && file->shmem && file->i_mmap.empty()) {
     while (!file->i_pages.empty()) filemap_remove_folio(k, file->i_pages.begin()->second);
+    for (const auto& [pgoff, slot] : file->swapped) swap_free(k, slot);
+    file->swapped.clear();
     k.spaces.free(file);
   }
 }

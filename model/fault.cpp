@@ -48,13 +48,15 @@ bool map_huge_folio(State& s, Pid pid, Vpn base) {
   return true;
 }
 
+// The fault prepares the VMA's anon_vma before it allocates (anon_vma_prepare comes
+// first in every anon fault path), so the VMA keeps it even when no frame is free.
 Result map_small_anon(State& s, Pid pid, Vpn vpn) {
-  if (s.free_frames() == 0) return Result::fail(ops::Errno::enomem);
+  Page& page = s.procs.at(pid).pages.at(vpn);
+  page.attrs.anon_vma = true;
+  if (s.no_free_frame()) return Result::fail(ops::Errno::enomem);
   FrameId id = s.alloc_frame(ops::FrameKind::anon, 0);
   s.frames.at(id).exclusive = true;
-  Page& page = s.procs.at(pid).pages.at(vpn);
   page.pte = Pte{Pte::Kind::present, id};
-  page.attrs.anon_vma = true;
   return Result::ok();
 }
 
@@ -81,7 +83,7 @@ Result map_anon(State& s, Pid pid, Vpn vpn, bool write) {
 std::optional<FrameId> cache_page(State& s, const Attrs& a) {
   auto& cache = a.backing == Backing::file ? s.files[a.object].cache : s.shmem.at(a.object).cache;
   if (auto it = cache.find(a.pgoff); it != cache.end()) return it->second;
-  if (s.free_frames() == 0) return std::nullopt;
+  if (s.no_free_frame()) return std::nullopt;
   FrameId id;
   if (a.backing == Backing::file) {
     const auto& disk = s.files[a.object].disk;
@@ -104,7 +106,7 @@ Result swap_in(State& s, Pid pid, Vpn vpn) {
   for (const auto& [id, f] : s.frames)
     if (f.swapcache == slot) cached = id;
   if (!cached) {  // read the slot into the swap cache
-    if (s.free_frames() == 0) return Result::fail(ops::Errno::enomem);
+    if (s.no_free_frame()) return Result::fail(ops::Errno::enomem);
     cached = s.alloc_frame(ops::FrameKind::anon, s.slots.at(slot));
     s.frames.at(*cached).swapcache = slot;
   }
@@ -129,14 +131,33 @@ bool can_reuse(const State& s, Pid pid, Vpn vpn, FrameId id) {
 }
 
 Result cow(State& s, Pid pid, Vpn vpn) {
-  if (s.free_frames() == 0) return Result::fail(ops::Errno::enomem);
   Page& page = s.procs.at(pid).pages.at(vpn);
+  page.attrs.anon_vma = true;
+  if (s.no_free_frame()) return Result::fail(ops::Errno::enomem);
   uint64_t value = page.pte->kind == Pte::Kind::zero ? 0 : s.frames.at(page.pte->frame).value;
   if (page.pte->pmd) split_pmd(s, pid, vpn);  // COW of a PMD-mapped folio copies one page
   FrameId id = s.alloc_frame(ops::FrameKind::anon, value);
   s.frames.at(id).exclusive = true;
   page.pte = Pte{Pte::Kind::present, id};
+  return Result::ok();
+}
+
+// A write fault on an unmapped page of a private file mapping (do_cow_fault): the
+// private copy is allocated first, then the page-cache page read; if either finds no
+// frame, nothing is mapped and the copy is given back.
+Result cow_fault(State& s, Pid pid, Vpn vpn) {
+  Page& page = s.procs.at(pid).pages.at(vpn);
   page.attrs.anon_vma = true;
+  const auto& cache = s.files[page.attrs.object].cache;
+  // Reclaim on the way may take the page-cache page itself: then both are needed.
+  for (uint64_t need = 0; need != (cache.count(page.attrs.pgoff) ? 1u : 2u);) {
+    need = cache.count(page.attrs.pgoff) ? 1 : 2;
+    if (s.no_free_frames(need)) return Result::fail(ops::Errno::enomem);
+  }
+  const FrameId frame = *cache_page(s, page.attrs);
+  FrameId copy = s.alloc_frame(ops::FrameKind::anon, s.frames.at(frame).value);
+  s.frames.at(copy).exclusive = true;
+  page.pte = Pte{Pte::Kind::present, copy};
   return Result::ok();
 }
 
@@ -144,6 +165,7 @@ Result first_touch(State& s, Pid pid, Vpn vpn, Access access) {
   Page& page = s.procs.at(pid).pages.at(vpn);
   const Attrs a = page.attrs;
   if (a.backing == Backing::anon && !a.shared) return map_anon(s, pid, vpn, access == Access::write);
+  if (a.backing == Backing::file && !a.shared && access == Access::write) return cow_fault(s, pid, vpn);
   auto frame = cache_page(s, a);
   if (!frame) return Result::fail(ops::Errno::enomem);
   page.pte = Pte{Pte::Kind::present, *frame};

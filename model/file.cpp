@@ -15,7 +15,7 @@ Result do_fwrite(State& s, const ops::Fwrite& op) {
   File& file = s.files[op.file];
   auto it = file.cache.find(op.pgoff);
   if (it == file.cache.end()) {
-    if (s.free_frames() == 0) return Result::fail(Errno::enomem);
+    if (s.no_free_frame()) return Result::fail(Errno::enomem);
     it = file.cache.emplace(op.pgoff, s.alloc_frame(ops::FrameKind::file, 0)).first;
   }
   Frame& f = s.frames.at(it->second);

@@ -57,6 +57,9 @@ Result do_mmap(State& s, const ops::Mmap& op) {
   if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
   if (a.backing == Backing::shmem) s.shmem[s.next_shmem++].size = op.pages;
   *proc = std::move(next);
+  // The new mapping is one VMA, whatever boundaries the range had before.
+  proc->vma_cuts.erase(proc->vma_cuts.upper_bound(op.vpn), proc->vma_cuts.lower_bound(op.vpn + op.pages));
+  free_unreachable(s);  // what the new mapping replaced is gone before it is populated
   if (op.populate || op.locked) populate(s, op.pid, op.vpn, op.vpn + op.pages, false);
   return Result::ok();
 }

@@ -99,6 +99,7 @@ Result do_mremap(State& s, const ops::Mremap& op) {
   }
   if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
   *proc = std::move(next);
+  free_unreachable(s);  // what the move replaced is gone before the growth is populated
   if (op.new_pages > op.old_pages && proc->pages.at(at).attrs.locked)
     populate(s, op.pid, at + op.old_pages, at + op.new_pages, false);
   return Result::of(at);

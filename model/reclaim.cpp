@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "model/state.hpp"
 
 namespace model {
@@ -104,11 +106,76 @@ bool only_mapped_here(const State& s, FrameId id, Pid pid, Vpn start, Vpn end) {
 
 }  // namespace
 
+namespace {
+
+// The next pending fact, applied; false when there is none or it was illegal.
+bool take_fact(State& s) {
+  if (s.pending_facts.empty() || s.fact_error) return false;
+  free_unreachable(s);  // a slot freed earlier in the op is free for this one
+  const FrameRef ref = s.pending_facts.front();
+  s.pending_facts.pop_front();
+  if (auto why = reclaim_frame(s, ref)) {
+    s.fact_error = fmt::format("impl reclaimed {}, which is illegal: {}", ops::frame_ref_text(ref), *why);
+    return false;
+  }
+  free_unreachable(s);
+  return true;
+}
+
+}  // namespace
+
+bool State::no_free_frames(uint64_t n) {
+  // The kernel frees a page the moment its last reference goes; the model at the end of
+  // the op. Where it matters, mid-op, catch up first (frames and swap slots alike).
+  if (free_frames() < n) free_unreachable(*this);
+  while (free_frames() < n && take_fact(*this)) {}
+  if (free_frames() >= n) return false;
+  ran_out_of_frames = true;
+  return true;
+}
+
+void apply_pending_facts(State& s) {
+  while (take_fact(s)) {}
+}
+
 std::optional<std::string> reclaim_frame(State& s, const FrameRef& ref) {
   auto id = resolve(s, ref);
   if (!id) return fmt::format("no frame is at {}", ops::frame_ref_text(ref));
   if (auto why = illegal(s, *id)) return *why;
   reclaim_id(s, *id);
+  return std::nullopt;
+}
+
+namespace {
+
+// How a fact would name the frame: a page mapping it, a swap PTE naming the slot it
+// caches, or its place in a page cache.
+std::optional<FrameRef> ref_of(const State& s, FrameId id) {
+  using Kind = FrameRef::Kind;
+  if (auto m = mappers(s, id); !m.empty()) return FrameRef{Kind::mapped, m[0].first, m[0].second, 0, 0};
+  const Frame& f = s.frames.at(id);
+  for (const auto& [pid, proc] : s.procs)
+    for (const auto& [vpn, page] : proc.pages)
+      if (f.swapcache && page.pte && page.pte->kind == Pte::Kind::swap && page.pte->slot == *f.swapcache)
+        return FrameRef{Kind::swapcache, pid, vpn, 0, 0};
+  for (unsigned file = 0; file < s.files.size(); ++file)
+    for (const auto& [pgoff, fid] : s.files[file].cache)
+      if (fid == id) return FrameRef{Kind::filecache, 0, 0, file, pgoff};
+  for (const auto& [obj, shm] : s.shmem)
+    for (const auto& [pgoff, fid] : shm.cache)
+      if (fid == id) return FrameRef{Kind::shmemcache, 0, 0, obj, pgoff};
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<FrameRef> reclaim_candidate(const State& s, std::optional<ops::PageKey> except) {
+  for (const auto& [id, f] : s.frames) {
+    if (illegal(s, id)) continue;
+    auto m = mappers(s, id);
+    if (except && std::find(m.begin(), m.end(), *except) != m.end()) continue;
+    if (auto ref = ref_of(s, id)) return ref;
+  }
   return std::nullopt;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -121,6 +122,18 @@ struct State {
   Process* proc(Pid pid);
   Page* page(Pid pid, Vpn vpn);
   uint64_t free_frames() const { return limits.frames - frames.size(); }
+  // The implementation's direct reclaim, handed in with the op (System::apply): the
+  // model applies the next fact where it runs out of frames itself, which is where the
+  // implementation did. The first illegal fact stops that, with the reason.
+  std::deque<ops::FrameRef> pending_facts;
+  std::optional<std::string> fact_error;
+  // Set when an op fails because a fault or file write found no free frame: the
+  // differential checker then asks whether the implementation could have reclaimed one.
+  bool ran_out_of_frames = false;
+  // Whether fewer than n frames are free for a fault or file write, after taking
+  // pending facts.
+  bool no_free_frames(uint64_t n);
+  bool no_free_frame() { return no_free_frames(1); }
   uint64_t hpage() const { return limits.hpage_pages(); }
   FrameId alloc_frame(ops::FrameKind kind, uint64_t value);
 };
@@ -139,6 +152,9 @@ bool fits_limits(const State& s, const Process& proc);
 
 // ---- housekeeping (tidy.cpp): run after every op ----
 void tidy(State& s);
+// The part of tidy() that frees what nobody can reach; ops that unmap and then
+// allocate in one call run it in between, as the kernel frees zapped pages at once.
+void free_unreachable(State& s);
 void zap(State& s, Pid pid, Vpn vpn);  // drop the PTE (the page stays mapped)
 void split_folio(State& s, FrameId frame);
 void split_pmd(State& s, Pid pid, Vpn vpn);
@@ -168,6 +184,11 @@ ops::Result do_fwrite(State& s, const ops::Fwrite& op);
 ops::Result do_ftruncate(State& s, const ops::Ftruncate& op);
 ops::Result do_reclaim(State& s, const ops::Reclaim& op);
 std::optional<std::string> reclaim_frame(State& s, const ops::FrameRef& ref);
+// Applies the pending facts that are left, in order; stops at an illegal one.
+void apply_pending_facts(State& s);
+// A frame that may legally be reclaimed now, named as a fact would name it, other than
+// the one mapped at `except`.
+std::optional<ops::FrameRef> reclaim_candidate(const State& s, std::optional<ops::PageKey> except);
 ops::Result pageout_range(State& s, Pid pid, Vpn start, Vpn end);
 ops::Result do_migrate(State& s, const ops::Migrate& op);
 ops::Result do_ksm(State& s);

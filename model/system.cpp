@@ -56,6 +56,7 @@ System& System::operator=(const System& other) {
 System::~System() = default;
 
 ops::Result System::apply(const ops::Op& op) {
+  state_->ran_out_of_frames = false;
   ops::Result r = dispatch(*state_, op);
   tidy(*state_);
   return r;
@@ -76,14 +77,22 @@ void set_cuts(State& s, const System::Layout& layout) {
 
 }  // namespace
 
-ops::Result System::apply(const ops::Op& op, const Layout& before, const Layout& after) {
-  set_cuts(*state_, before);
-  ops::Result r = dispatch(*state_, op);
-  set_cuts(*state_, after);
-  tidy(*state_);
-  set_cuts(*state_, {});
+ops::Result System::apply(const ops::Op& op, const Layout& before, const Layout& after,
+                          const std::vector<ops::FrameRef>& reclaimed) {
+  State& s = *state_;
+  set_cuts(s, before);
+  s.ran_out_of_frames = false;
+  s.fact_error.reset();
+  s.pending_facts.assign(reclaimed.begin(), reclaimed.end());
+  ops::Result r = dispatch(s, op);
+  apply_pending_facts(s);  // `reclaim N`'s choices, and any the op did not run into
+  set_cuts(s, after);
+  tidy(s);
+  set_cuts(s, {});
   return r;
 }
+
+const std::optional<std::string>& System::reclaim_error() const { return state_->fact_error; }
 
 std::optional<std::string> System::check_layout(const Layout& layout) const {
   for (const auto& [pid, proc] : state_->procs) {
@@ -106,9 +115,17 @@ std::optional<std::string> System::check_layout(const Layout& layout) const {
 
 ops::Observation System::observe() const { return model::observe(*state_); }
 
-std::optional<std::string> System::reclaim(const ops::FrameRef& frame) {
+bool System::ran_out_of_frames() const { return state_->ran_out_of_frames; }
+
+std::optional<ops::FrameRef> System::reclaim_candidate(std::optional<ops::PageKey> except) const {
+  return model::reclaim_candidate(*state_, except);
+}
+
+std::optional<std::string> System::reclaim(const ops::FrameRef& frame, const Layout& layout) {
+  set_cuts(*state_, layout);
   auto why = reclaim_frame(*state_, frame);
   tidy(*state_);
+  set_cuts(*state_, {});
   return why;
 }
 

@@ -41,7 +41,13 @@ class System {
   using Layout = std::map<ops::Pid, std::vector<std::pair<ops::Vpn, ops::Vpn>>>;
   // Applies the op knowing where the implementation's VMA boundaries were before it
   // and are after it: the model keeps VMAs apart wherever the implementation does.
-  ops::Result apply(const ops::Op& op, const Layout& before, const Layout& after);
+  // `reclaimed` are the frames the implementation reclaimed during the op, in order:
+  // the model takes the next one wherever a fault or file write finds no free frame
+  // (where the implementation's direct reclaim ran), and the rest at the end (`reclaim
+  // N`). reclaim_error() then says whether one of them was illegal.
+  ops::Result apply(const ops::Op& op, const Layout& before, const Layout& after,
+                    const std::vector<ops::FrameRef>& reclaimed = {});
+  const std::optional<std::string>& reclaim_error() const;
   // Why `layout` cannot be the VMA layout of the model's address spaces (a VMA over
   // a hole, or over pages whose attributes do not continue), or nothing.
   std::optional<std::string> check_layout(const Layout& layout) const;
@@ -50,8 +56,15 @@ class System {
 
   // Checks that reclaiming `frame` now is legal (not pinned, not mlocked, every
   // mapping can be removed, a swap slot is free for anon memory) and applies it.
-  // Returns why it is illegal, changing nothing, or nothing on success.
-  std::optional<std::string> reclaim(const ops::FrameRef& frame);
+  // Returns why it is illegal, changing nothing, or nothing on success. `layout`, when
+  // given, is the implementation's VMA layout, as for apply().
+  std::optional<std::string> reclaim(const ops::FrameRef& frame, const Layout& layout = {});
+
+  // Whether the last op failed because a fault or a file write found no free frame.
+  bool ran_out_of_frames() const;
+  // A frame that could legally be reclaimed now, other than one mapped at `except` (the
+  // page the op works on); nothing if none could.
+  std::optional<ops::FrameRef> reclaim_candidate(std::optional<ops::PageKey> except) const;
 
   const ops::Limits& limits() const;
 

@@ -68,6 +68,29 @@ void track_page_tables(State& s) {
   }
 }
 
+
+}  // namespace
+
+void zap(State& s, Pid pid, Vpn vpn) {
+  if (Page* page = s.page(pid, vpn)) page->pte.reset();
+}
+
+void split_folio(State& s, FrameId frame) {
+  uint64_t folio = s.frames.at(frame).folio;
+  if (folio == 0) return;
+  for (auto& [id, f] : s.frames)
+    if (f.folio == folio) f.folio = f.folio_index = 0;
+  drop_broken_pmds(s);
+}
+
+void split_pmd(State& s, Pid pid, Vpn vpn) {
+  Vpn base = vpn & ~(s.hpage() - 1);
+  for (Vpn v = base; v < base + s.hpage(); ++v)
+    if (Page* page = s.page(pid, v); page && page->pte) page->pte->pmd = false;
+}
+
+// Memory nobody can reach any more is freed: frames no PTE, cache, swap cache or pin
+// holds, slots no PTE or shmem object names, shmem objects nothing maps.
 void free_unreachable(State& s) {
   std::set<SlotId> live_slots;
   std::set<unsigned> live_shmem;
@@ -98,26 +121,6 @@ void free_unreachable(State& s) {
   std::erase_if(s.frames, [&](const auto& kv) {
     return !live_frames.count(kv.first) && !(kv.second.folio && live_folios.count(kv.second.folio));
   });
-}
-
-}  // namespace
-
-void zap(State& s, Pid pid, Vpn vpn) {
-  if (Page* page = s.page(pid, vpn)) page->pte.reset();
-}
-
-void split_folio(State& s, FrameId frame) {
-  uint64_t folio = s.frames.at(frame).folio;
-  if (folio == 0) return;
-  for (auto& [id, f] : s.frames)
-    if (f.folio == folio) f.folio = f.folio_index = 0;
-  drop_broken_pmds(s);
-}
-
-void split_pmd(State& s, Pid pid, Vpn vpn) {
-  Vpn base = vpn & ~(s.hpage() - 1);
-  for (Vpn v = base; v < base + s.hpage(); ++v)
-    if (Page* page = s.page(pid, v); page && page->pte) page->pte->pmd = false;
 }
 
 void tidy(State& s) {

@@ -27,12 +27,15 @@ struct Limits {
 
 // The world of random campaigns (`rmapcheck run`) and of the fuzzers: denser than the
 // defaults, which suit hand-written traces. With 256 pages of address space, random ops
-// meet each other's mappings far more often. Fuzz bytes carry no limits, so a crash file
-// decodes under exactly these.
+// meet each other's mappings far more often; with 64 frames and 48 swap slots, memory
+// runs short often enough that reclaim, swap and direct reclaim are exercised all the
+// time. Fuzz bytes carry no limits, so a crash file decodes under exactly these.
 inline Limits campaign_limits() {
   Limits limits;
   limits.address_space = 0x100;
   limits.max_pages = 0x100;
+  limits.frames = 64;
+  limits.swap_slots = 48;
   return limits;
 }
 

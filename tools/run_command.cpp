@@ -126,7 +126,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("run", "Run a random differential campaign: model beside implementation");
   cmd->footer(
       "Stops at the first finding, writes it to FINDINGS/SEED.trace and prints how to replay it.\n"
-      "The campaign's world is denser than the trace defaults: --address-space 0x100 --max-pages 0x100 "
+      "The campaign's world is denser than the trace defaults: --address-space 0x100 --max-pages 0x100 --frames 64 --swap-slots 48 "
       "unless given.\n"
       "Exit: 0 no finding, 1 a finding, 2 usage or limits error.");
   cmd->add_option("--seed", opts->seed, "seed of the first sequence (default: random; printed)");

@@ -130,7 +130,7 @@ void add_shrink_command(CLI::App& app, int& exit_code) {
       "Keeps a finding of the same kind after the same kind of op, and removes or simplifies "
       "everything else: ops, processes, pins, addresses, values, sizes, flags. Deterministic.\n"
       "Limits: defaults < the trace's `# limits:` line < flags. With --from-bytes the fuzzers' world "
-      "(--address-space 0x100 --max-pages 0x100) < flags.\n"
+      "(--address-space 0x100 --max-pages 0x100 --frames 64 --swap-slots 48) < flags.\n"
       "Exit: 0 wrote the shrunk trace, 1 the input has no finding, 2 usage, parse or limits error.");
   cmd->add_option("INPUT", opts->input, "trace file (or fuzz input with --from-bytes)")->required()->type_name("");
   cmd->add_flag("--from-bytes", opts->from_bytes, "INPUT is fuzz bytes, decoded with ops::decode under the limits");

@@ -1,0 +1,196 @@
+#include "impl/vmscan.hpp"
+
+#include <optional>
+
+#include "impl/folio.hpp"
+#include "impl/lru.hpp"
+#include "impl/pgtable.hpp"
+#include "impl/rmap.hpp"
+#include "impl/swap.hpp"
+
+namespace impl {
+namespace {
+
+// Calls fn(vma, vpn, pte) for every PTE that maps the folio's page `pfn`.
+template <class Fn>
+void for_each_mapping(Kernel& k, Folio* folio, Fn fn) {
+  RmapWalkControl rwc;
+  rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
+    for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn) {
+      const Vpn v = addr + (pfn - folio->pfn);
+      if (v < vma->start || v >= vma->end) continue;
+      Pte* pte = pte_offset(vma->mm, v);
+      if (pte && pte->kind == Pte::Kind::present && pte->pfn == pfn) fn(vma, v, *pte);
+    }
+    return true;
+  };
+  rmap_walk(k, folio, rwc);
+}
+
+// try_to_unmap: every PTE of the folio becomes `replacement` (a swap entry, or none).
+void try_to_unmap(Kernel& k, Folio* folio, std::optional<uint64_t> slot) {
+  for_each_mapping(k, folio, [&](Vma* vma, Vpn v, Pte& pte) {
+    LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
+    const Pte old = pte;
+    if (slot) {
+      swap_duplicate(k, *slot);
+      pte = Pte{Pte::Kind::swap, 0, *slot};
+    } else {
+      pte = Pte{};
+    }
+    if (old.dirty) folio->dirty = true;
+    folio_remove_rmap_pte(k, folio, old.pfn, vma);
+    folio_put(k, folio);
+  });
+}
+
+// A swap PTE that names `slot`, found by scanning (only to name the frame in a fact).
+std::optional<ops::PageKey> swap_pte_naming(Kernel& k, uint64_t slot) {
+  for (const auto& [pid, mm] : k.tasks)
+    for (const auto& [start, vma] : mm->mm_mt)
+      for (Vpn v = vma->start; v < vma->end; ++v)
+        if (const Pte* pte = pte_offset(mm, v); pte && pte->kind == Pte::Kind::swap && pte->slot == slot)
+          return ops::PageKey{pid, v};
+  return std::nullopt;
+}
+
+// How the model can find this frame: by a page mapping it, by a swap PTE naming the
+// slot it caches, or by its place in a page cache.
+ops::FrameRef frame_ref(Kernel& k, Folio* folio) {
+  using Kind = ops::FrameRef::Kind;
+  if (folio_mapcount(k, folio) > 0) {
+    auto mappers = page_mappers_by_rmap(k, folio, folio->pfn);
+    if (!mappers.empty()) return ops::FrameRef{Kind::mapped, mappers[0].first, mappers[0].second, 0, 0};
+  }
+  if (folio->swap)
+    if (auto key = swap_pte_naming(k, *folio->swap)) return ops::FrameRef{Kind::swapcache, key->first, key->second, 0, 0};
+  const Kind kind = folio->mapping && folio->mapping->shmem ? Kind::shmemcache : Kind::filecache;
+  return ops::FrameRef{kind, 0, 0, folio->mapping ? folio->mapping->object : 0, folio->index};
+}
+
+bool in_page_cache(const Folio* folio) {
+  return folio->mapping && folio->mapping->i_pages.count(folio->index) &&
+         folio->mapping->i_pages.at(folio->index) == folio;
+}
+
+// No one holds the folio but its mappings and caches (folio_ref_freeze would succeed).
+bool only_expected_refs(Kernel& k, const Folio* folio) {
+  const int nr = static_cast<int>(folio->nr_pages());
+  const int expected = folio_mapcount(k, folio) + (in_page_cache(folio) ? nr : 0) + (folio->swap ? nr : 0);
+  return folio->refcount == expected;
+}
+
+bool may_reclaim(Kernel& k, const Folio* folio) {
+  if (folio->mlocked() && !k.bugs.reclaim_ignores_mlock) return false;
+  if (folio->pincount > 0 || !only_expected_refs(k, folio)) return false;
+  return !folio->swapbacked() || (folio->anon() && (folio->lazyfree || folio->swap)) || get_swap_slot(k);
+}
+
+void swap_out_anon(Kernel& k, Folio* folio) {
+  if (folio->lazyfree) {  // MADV_FREE memory nobody wrote since (a write clears it): dropped
+    try_to_unmap(k, folio, std::nullopt);
+    if (folio->swap) delete_from_swap_cache(k, folio);
+    return;
+  }
+  if (!folio->swap) add_to_swap_cache(k, folio, *get_swap_slot(k));
+  const uint64_t slot = *folio->swap;
+  try_to_unmap(k, folio, slot);
+  k.swap.content[slot] = k.page(folio->pfn).value;  // pageout
+  delete_from_swap_cache(k, folio);
+}
+
+void swap_out_shmem(Kernel& k, Folio* folio) {
+  const uint64_t slot = *get_swap_slot(k);
+  try_to_unmap(k, folio, std::nullopt);
+  k.swap.content[slot] = k.page(folio->pfn).value;
+  swap_duplicate(k, slot);
+  folio->mapping->swapped[folio->index] = slot;
+  filemap_remove_folio(k, folio);
+}
+
+void write_back_file(Kernel& k, Folio* folio) {
+  try_to_unmap(k, folio, std::nullopt);
+  if (folio->dirty) folio->mapping->disk[folio->index] = k.page(folio->pfn).value;
+  folio->dirty = false;
+  filemap_remove_folio(k, folio);
+}
+
+// One pass over the inactive list of a kind. Referenced folios are activated (anon) or
+// given a second look (file, PG_referenced); the rest are reclaimed.
+uint64_t shrink_inactive_list(Kernel& k, LruList list, uint64_t nr, bool ignore_references) {
+  uint64_t done = 0;
+  for (Folio* folio : lru_folios_oldest_first(k, list)) {
+    if (done >= nr) break;
+    if (folio->freed || folio->lru != list) continue;
+    if (!ignore_references && folio_referenced(k, folio) > 0) {
+      if (folio->referenced || folio->swapbacked()) folio_activate(k, folio);
+      else folio->referenced = true;
+      continue;
+    }
+    if (reclaim_folio(k, folio, true)) ++done;
+    else folio_activate(k, folio);
+  }
+  return done;
+}
+
+// Every active folio of a kind moves to its inactive list (shrink_active_list).
+void shrink_active_list(Kernel& k, LruList list) {
+  for (Folio* folio : lru_folios_oldest_first(k, list))
+    if (!folio->freed && folio->lru == list) folio_deactivate(k, folio);
+}
+
+uint64_t shrink_lists(Kernel& k, uint64_t nr, bool ignore_references) {
+  uint64_t done = 0;
+  for (LruList l : {LruList::inactive_anon, LruList::inactive_file}) done += shrink_inactive_list(k, l, nr - done, ignore_references);
+  if (k.bugs.reclaim_ignores_mlock && done < nr)
+    done += shrink_inactive_list(k, LruList::unevictable, nr - done, ignore_references);
+  return done;
+}
+
+}  // namespace
+
+unsigned folio_referenced(Kernel& k, Folio* folio) {
+  unsigned young = 0;
+  for_each_mapping(k, folio, [&](Vma*, Vpn, Pte& pte) {
+    young += pte.young;
+    pte.young = false;
+  });
+  return young;
+}
+
+bool reclaim_folio(Kernel& k, Folio* folio, bool record) {
+  if (!may_reclaim(k, folio)) return false;
+  if (record) k.reclaim_facts.push_back(ops::ReclaimFact{frame_ref(k, folio)});
+  LockGuard folio_lock(k.locks, folio->lock, LockMode::write);
+  folio_get(folio);  // isolated: held until the end
+  if (folio->anon()) swap_out_anon(k, folio);
+  else if (folio->swapbacked()) swap_out_shmem(k, folio);
+  else write_back_file(k, folio);
+  folio_put(k, folio);
+  return true;
+}
+
+uint64_t shrink_node(Kernel& k, uint64_t nr) {
+  uint64_t done = 0;
+  for (int pass = 0; pass < 3 && done < nr; ++pass) {
+    done += shrink_lists(k, nr - done, false);
+    if (done >= nr) break;
+    shrink_active_list(k, LruList::active_anon);
+    shrink_active_list(k, LruList::active_file);
+  }
+  return done;
+}
+
+uint64_t try_to_free_pages(Kernel& k, uint64_t nr) {
+  uint64_t done = 0;
+  for (LruList l : {LruList::inactive_anon, LruList::inactive_file, LruList::active_anon, LruList::active_file}) {
+    for (Folio* folio : lru_folios_oldest_first(k, l)) {
+      if (done >= nr) return done;
+      if (folio->freed || folio->lru != l || folio->touched == k.op_seq) continue;
+      done += reclaim_folio(k, folio, true);
+    }
+  }
+  return done;
+}
+
+}  // namespace impl
