@@ -116,7 +116,9 @@ run_afl() {
   fi
   # Minimize: afl-cmin keeps the smallest inputs that cover every edge seen.
   rm -rf "$work/corpus.min"
-  if AFL_NO_AFFINITY=1 afl-cmin -i "$out/default/queue" -o "$work/corpus.min" -t 20000 -- "$target" >"$work/cmin.log" 2>&1; then
+  # AFL_ALLOW_TMP: afl-cmin refuses any path under /tmp (shared-directory races); ours
+  # are private to the checkout, which may well be under /tmp on a CI machine.
+  if AFL_NO_AFFINITY=1 AFL_ALLOW_TMP=1 afl-cmin -i "$out/default/queue" -o "$work/corpus.min" -t 20000 -- "$target" >"$work/cmin.log" 2>&1; then
     rm -rf "$work/corpus" && mv "$work/corpus.min" "$work/corpus"
   else
     echo "fuzz: afl-cmin failed (see $work/cmin.log); keeping the whole queue" >&2
