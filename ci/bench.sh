@@ -65,9 +65,9 @@ say "libFuzzer (plain): ${execs:-?} exec/s, peak RSS ${rss:-?} MB, corpus $(ls "
 say "shrink (bug switch, seed: ops before -> after, runs, seconds):"
 total_before=0 total_after=0 n=0
 for spec in merge_incompatible_anon_vmas:1 merge_incompatible_anon_vmas:100 merge_incompatible_anon_vmas:2000 \
-            merge_incompatible_anon_vmas:30000 anon_vma_reuse_uncounted:1 anon_vma_reuse_uncounted:100 \
-            anon_vma_reuse_uncounted:2000 skip_anon_vma_clone_on_split:1 skip_anon_vma_clone_on_split:100 \
-            skip_anon_vma_clone_on_split:2000; do
+            anon_vma_reuse_uncounted:1 anon_vma_reuse_uncounted:100 skip_anon_vma_clone_on_split:1 \
+            reclaim_ignores_mlock:1 reclaim_ignores_mlock:100 swapin_skips_swap_cache:1 \
+            buddy_merge_wrong_buddy:1; do
   bug=${spec%%:*} seed=${spec##*:}
   rm -rf "$out/findings"
   "$rmapcheck" run --bug "$bug" --seed "$seed" --time 120 --quiet --findings "$out/findings" >/dev/null || true

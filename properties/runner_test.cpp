@@ -52,6 +52,17 @@ void impl_agrees_with_model(const impl::Bugs& bugs) {
 
 RC_GTEST_PROP(RunnerProperty, RandomSequences_ImplAgreesWithModel, ()) { impl_agrees_with_model({}); }
 
+// The same under memory pressure: 12 frames and 8 swap slots, so that reclaim, swap-in,
+// direct reclaim and its facts, and ENOMEM are on most sequences' path.
+RC_GTEST_PROP(RunnerProperty, RandomSequencesUnderMemoryPressure_ImplAgreesWithModel, ()) {
+  ops::Limits limits = small_world();
+  limits.frames = 12;
+  limits.swap_slots = 8;
+  const auto ops = *ops::gen::ops(limits);
+  auto result = check::run_sequence(limits, ops);
+  if (result.finding) RC_FAIL("\n" + check::finding_trace(*result.finding, limits));
+}
+
 TEST(RunnerProperty, AFailureIsReportedAsItsShrunkCounterexampleTrace) {
   impl::Bugs bugs;
   bugs.skip_anon_vma_clone_on_split = true;
