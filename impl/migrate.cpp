@@ -16,20 +16,12 @@ using ops::Result;
 
 // Every PTE that maps `folio` becomes a migration entry naming its page.
 void try_to_migrate(Kernel& k, Folio* folio) {
-  RmapWalkControl rwc;
-  rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
-    for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn) {
-      const Vpn v = addr + (pfn - folio->pfn);
-      Pte* pte = v >= vma->start && v < vma->end ? pte_offset(vma->mm, v) : nullptr;
-      if (!pte || pte->kind != Pte::Kind::present || pte->pfn != pfn) continue;
-      LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
-      pte->kind = Pte::Kind::migration;
-      folio_remove_rmap_pte(k, folio, pfn, vma);
-      folio_put(k, folio);
-    }
-    return true;
-  };
-  rmap_walk(k, folio, rwc);
+  folio_for_each_pte(k, folio, [&](Vma* vma, Vpn v, Pte& pte) {
+    LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
+    pte.kind = Pte::Kind::migration;
+    folio_remove_rmap_pte(k, folio, pte.pfn, vma);
+    folio_put(k, folio);
+  });
 }
 
 // Migration entries for `src`'s pages become PTEs of `dst`'s (the same rmap finds both).

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "impl/kernel.hpp"
+#include "impl/pgtable.hpp"
 
 namespace impl {
 
@@ -33,7 +34,27 @@ struct RmapWalkControl {
 
 void rmap_walk(Kernel& k, Folio* folio, RmapWalkControl& rwc);
 
+// Calls fn(vma, vpn, pte) for every present PTE that maps one of the folio's pages, as
+// found by rmap_walk (the walk of try_to_unmap, folio_referenced and try_to_migrate).
+template <class Fn>
+void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn);
+
 // The (pid, vpn) pairs whose PTE maps page `pfn`, found by rmap_walk.
 std::vector<ops::PageKey> page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pfn);
+
+template <class Fn>
+void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn) {
+  RmapWalkControl rwc;
+  rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
+    for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn) {
+      const Vpn v = addr + (pfn - folio->pfn);  // may lie outside the VMA
+      if (v < vma->start || v >= vma->end) continue;
+      Pte* pte = pte_offset(vma->mm, v);
+      if (pte && pte->kind == Pte::Kind::present && pte->pfn == pfn) fn(vma, v, *pte);
+    }
+    return true;
+  };
+  rmap_walk(k, folio, rwc);
+}
 
 }  // namespace impl

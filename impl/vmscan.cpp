@@ -11,25 +11,9 @@
 namespace impl {
 namespace {
 
-// Calls fn(vma, vpn, pte) for every PTE that maps the folio's page `pfn`.
-template <class Fn>
-void for_each_mapping(Kernel& k, Folio* folio, Fn fn) {
-  RmapWalkControl rwc;
-  rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
-    for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn) {
-      const Vpn v = addr + (pfn - folio->pfn);
-      if (v < vma->start || v >= vma->end) continue;
-      Pte* pte = pte_offset(vma->mm, v);
-      if (pte && pte->kind == Pte::Kind::present && pte->pfn == pfn) fn(vma, v, *pte);
-    }
-    return true;
-  };
-  rmap_walk(k, folio, rwc);
-}
-
-// try_to_unmap: every PTE of the folio becomes `replacement` (a swap entry, or none).
+// try_to_unmap: every PTE of the folio becomes a swap entry for `slot`, or none.
 void try_to_unmap(Kernel& k, Folio* folio, std::optional<uint64_t> slot) {
-  for_each_mapping(k, folio, [&](Vma* vma, Vpn v, Pte& pte) {
+  folio_for_each_pte(k, folio, [&](Vma* vma, Vpn v, Pte& pte) {
     LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
     const Pte old = pte;
     if (slot) {
@@ -151,7 +135,7 @@ uint64_t shrink_lists(Kernel& k, uint64_t nr, bool ignore_references) {
 
 unsigned folio_referenced(Kernel& k, Folio* folio) {
   unsigned young = 0;
-  for_each_mapping(k, folio, [&](Vma*, Vpn, Pte& pte) {
+  folio_for_each_pte(k, folio, [&](Vma*, Vpn, Pte& pte) {
     young += pte.young;
     pte.young = false;
   });

@@ -108,10 +108,11 @@ bool only_mapped_here(const State& s, FrameId id, Pid pid, Vpn start, Vpn end) {
 
 namespace {
 
-// The next pending fact, applied; false when there is none or it was illegal.
+// The next pending fact, applied, and what it freed freed at once (so that the next
+// fact finds its slot and frame state current); false when there is none or it was
+// illegal. Callers free what the op left unreachable before the first one.
 bool take_fact(State& s) {
   if (s.pending_facts.empty() || s.fact_error) return false;
-  free_unreachable(s);  // a slot freed earlier in the op is free for this one
   const FrameRef ref = s.pending_facts.front();
   s.pending_facts.pop_front();
   if (auto why = reclaim_frame(s, ref)) {
@@ -135,6 +136,7 @@ bool State::no_free_frames(uint64_t n) {
 }
 
 void apply_pending_facts(State& s) {
+  free_unreachable(s);  // a slot freed earlier in the op is free for these facts
   while (take_fact(s)) {}
 }
 

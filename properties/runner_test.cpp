@@ -41,8 +41,7 @@ std::string read_file(const std::filesystem::path& p) {
 
 // The property: random sequences find nothing. A failure's message is the finding as a
 // trace, so what RapidCheck reports (for its shrunk counterexample) replays as it is.
-void impl_agrees_with_model(const impl::Bugs& bugs) {
-  const ops::Limits limits = small_world();
+void impl_agrees_with_model(const impl::Bugs& bugs, const ops::Limits& limits = small_world()) {
   const auto ops = *ops::gen::ops(limits);
   auto result = check::run_sequence(limits, ops, check::RunnerOptions{bugs});
   if (result.finding) RC_FAIL("\n" + check::finding_trace(*result.finding, limits));
@@ -58,9 +57,7 @@ RC_GTEST_PROP(RunnerProperty, RandomSequencesUnderMemoryPressure_ImplAgreesWithM
   ops::Limits limits = small_world();
   limits.frames = 12;
   limits.swap_slots = 8;
-  const auto ops = *ops::gen::ops(limits);
-  auto result = check::run_sequence(limits, ops);
-  if (result.finding) RC_FAIL("\n" + check::finding_trace(*result.finding, limits));
+  impl_agrees_with_model({}, limits);
 }
 
 TEST(RunnerProperty, AFailureIsReportedAsItsShrunkCounterexampleTrace) {
