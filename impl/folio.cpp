@@ -70,6 +70,8 @@ Folio* filemap_get_folio(Kernel& k, AddressSpace* mapping, uint64_t pgoff) {
   }
   Folio* folio = vma_alloc_folio(k, 0);
   if (!folio) return nullptr;
+  // A shmem page read back from swap is dirty: its slot is gone, memory holds the only copy.
+  folio->dirty = mapping->shmem && mapping->swapped.count(pgoff);
   k.mem_map[folio->pfn].value = read_in(k, mapping, pgoff);
   folio->mapping = mapping;
   folio->index = pgoff;

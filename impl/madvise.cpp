@@ -80,8 +80,10 @@ bool only_mapped_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
   return true;
 }
 
-// MADV_PAGEOUT and MADV_COLD: the folios only this range maps are reclaimed now (dirty
-// file pages excepted: only kswapd writes those back) or moved to the inactive tail.
+// MADV_PAGEOUT and MADV_COLD: the folios only this range maps are reclaimed now or
+// moved to the inactive tail. Reclaim unmaps a page-cache folio before it finds it
+// cannot write it out (a dirty file page: only kswapd writes those back; a dirty shmem
+// page with no swap slot): such a folio stays in its cache, unmapped.
 void madvise_cold_or_pageout(Kernel& k, Vma* vma, Vpn start, Vpn end, bool pageout) {
   for (Vpn v = start; v < end; ++v) {
     Pte* pte = pte_offset(vma->mm, v);
@@ -90,10 +92,12 @@ void madvise_cold_or_pageout(Kernel& k, Vma* vma, Vpn start, Vpn end, bool pageo
     if (!only_mapped_here(k, folio, vma, start, end)) continue;
     if (!pageout) {
       folio_deactivate(k, folio);
-    } else if (folio->anon() || folio->swapbacked() || !folio->dirty) {
-      folio_referenced(k, folio);  // the advice overrides the accessed bits
-      reclaim_folio(k, folio, false);
+      continue;
     }
+    folio_referenced(k, folio);  // the advice overrides the accessed bits
+    const bool cannot_write_out = !folio->anon() && folio_dirty(k, folio);
+    if (cannot_write_out && !folio->swapbacked()) unmap_folio(k, folio);
+    else if (!reclaim_folio(k, folio, false) && cannot_write_out) unmap_folio(k, folio);
   }
 }
 

@@ -165,7 +165,11 @@ Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind) {
     if (Result r = do_swap_page(k, vma, vpn); r.kind != Result::Kind::ok) return r;
   }
   if (!pte || pte->kind == Pte::Kind::none) {
-    if (beyond_eof(vma, vpn)) return Result::sigbus();
+    if (beyond_eof(vma, vpn)) {
+      // do_cow_fault prepares the anon_vma before it finds the page past EOF.
+      if (kind == FaultKind::write && cow_mapping(vma)) anon_vma_prepare(k, vma);
+      return Result::sigbus();
+    }
     Result r = vma->file ? do_file_fault(k, vma, vpn, kind) : do_anonymous_page(k, vma, vpn, kind);
     if (r.kind != Result::Kind::ok || kind == FaultKind::read || !cow_mapping(vma)) return r;
     pte = pte_offset(mm, vpn);
@@ -191,6 +195,8 @@ Result populate_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, bool stop_on_
       continue;
     }
     Vpn stop = std::min(vma->end, end);
+    // GUP cannot fault a PROT_NONE VMA in (no FOLL_FORCE there): mlock(2) fails on it.
+    if (!(vma->flags & VM_ACCESS_FLAGS) && stop_on_error) return Result::segv();
     if (vma->flags & VM_ACCESS_FLAGS) {
       // Writable private mappings get write faults, to break COW now.
       FaultKind kind = (vma->flags & VM_WRITE) && cow_mapping(vma) ? FaultKind::write : FaultKind::read;

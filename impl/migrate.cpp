@@ -87,6 +87,7 @@ Result do_migrate(Kernel& k, MmStruct* mm, Vpn vpn) {
   Vma* vma = find_vma(mm, vpn);
   if (!vma) return Result::fail(Errno::efault);
   Pte* pte = pte_offset(mm, vpn);
+  if (pte && pte->kind == Pte::Kind::zero) return Result::fail(Errno::efault);  // as move_pages(2)
   if (!pte || pte->kind != Pte::Kind::present) return Result::fail(Errno::enoent);
   Folio* src = pfn_folio(k, pte->pfn);
   if (src->pincount > 0) return Result::fail(Errno::ebusy);

@@ -29,6 +29,14 @@ std::optional<Vpn> highest_free_range(const Kernel& k, const MmStruct* mm, uint6
   return std::nullopt;
 }
 
+// How much of the old range must lie in the VMA at its start: all of it to grow; to
+// move (`to`, `dontunmap`) only what is kept, since the tail is unmapped first; to
+// shrink in place nothing beyond the start, since only the tail is unmapped.
+uint64_t must_lie_in_one_vma(const ops::Mremap& op) {
+  if (op.to || op.dontunmap) return std::min(op.old_pages, op.new_pages);
+  return op.new_pages <= op.old_pages ? 1 : op.old_pages;
+}
+
 Result validate(const Kernel& k, MmStruct* mm, const ops::Mremap& op) {
   const uint64_t space = k.limits.address_space;
   if (op.old_pages == 0 || op.new_pages == 0) return Result::fail(Errno::einval);
@@ -39,8 +47,7 @@ Result validate(const Kernel& k, MmStruct* mm, const ops::Mremap& op) {
   }
   if (op.vpn > space || op.old_pages > space - op.vpn) return Result::fail(Errno::efault);
   Vma* vma = find_vma(mm, op.vpn);
-  if (!vma || vma->end < op.vpn + op.old_pages) return Result::fail(Errno::efault);
-  if (op.dontunmap && (vma->file || (vma->flags & VM_SHARED))) return Result::fail(Errno::einval);
+  if (!vma || vma->end < op.vpn + must_lie_in_one_vma(op)) return Result::fail(Errno::efault);
   // RLIMIT_AS: the address space after the call, counted before changing anything.
   int64_t after = static_cast<int64_t>(mapped_pages(mm)) + static_cast<int64_t>(op.new_pages);
   if (!op.dontunmap) after -= static_cast<int64_t>(op.old_pages);
@@ -52,6 +59,8 @@ Result validate(const Kernel& k, MmStruct* mm, const ops::Mremap& op) {
 // copy_vma: the destination VMA for a move of `pages` pages of `vma` from `from`.
 Vma* copy_vma(Kernel& k, Vma* vma, Vpn from, Vpn to, uint64_t pages, bool* need_rmap_locks) {
   uint64_t pgoff = vma->pgoff_of(from);
+  // Not faulted yet: the moved VMA takes the index of its new address, to merge there.
+  if (!vma->file && !vma->anon_vma) pgoff = to;
   Vma* dst = vma_merge_new_range(k, vma->mm, to, to + pages, pgoff, vma->flags, vma->file, vma);
   if (!dst) {
     dst = vma_create(k, vma->mm, to, to + pages, pgoff, vma->flags, vma->file);
@@ -97,9 +106,67 @@ Result move_vma(Kernel& k, MmStruct* mm, const ops::Mremap& op, Vpn to) {
   return Result::ok();
 }
 
+// mremap of 0 old pages: a second mapping of the same shared object, from the offset
+// at `vpn` on; the first stays. Private mappings refuse it.
+Result duplicate_mapping(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
+  const uint64_t space = k.limits.address_space;
+  if (op.to && (*op.to > space || op.new_pages > space - *op.to)) return Result::fail(Errno::einval);
+  if (op.dontunmap) return Result::fail(Errno::einval);
+  if (op.vpn >= space) return Result::fail(Errno::efault);
+  Vma* vma = find_vma(mm, op.vpn);
+  if (!vma) return Result::fail(Errno::efault);
+  if (!(vma->flags & VM_SHARED)) return Result::fail(Errno::einval);
+  if (op.to) {  // MREMAP_FIXED unmaps the target first, even if that takes the source
+    unmap_range(k, mm, *op.to, *op.to + op.new_pages);
+    if (!(vma = find_vma(mm, op.vpn))) return Result::fail(Errno::efault);
+  }
+  if (mapped_pages(mm) + op.new_pages > k.limits.max_pages) return Result::fail(Errno::enomem);
+  auto dest = op.to ? op.to : highest_free_range(k, mm, op.new_pages);
+  if (!dest) return Result::fail(Errno::enomem);
+  bool rmap_locks = false;
+  copy_vma(k, vma, op.vpn, *dest, op.new_pages, &rmap_locks);
+  if (vma->flags & VM_LOCKED) populate_range(k, mm, *dest, *dest + op.new_pages, false);
+  return Result::of(*dest);
+}
+
+Result remap_one(Kernel& k, MmStruct* mm, const ops::Mremap& op);
+
+// MREMAP_FIXED without a change of size only moves (Linux 6.17+): the range may span
+// several VMAs and holes, not begin in a hole; each VMA moves in turn, the holes
+// between them kept at the target.
+Result move_vmas(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
+  const uint64_t space = k.limits.address_space;
+  if (*op.to > space || op.new_pages > space - *op.to) return Result::fail(Errno::einval);
+  if (*op.to < op.vpn + op.old_pages && op.vpn < *op.to + op.new_pages) return Result::fail(Errno::einval);
+  if (op.vpn > space || op.old_pages > space - op.vpn) return Result::fail(Errno::efault);
+  const Vpn end = op.vpn + op.old_pages;
+  std::vector<std::pair<Vpn, Vpn>> pieces;
+  for (const auto& [start, vma] : mm->mm_mt)
+    if (vma->end > op.vpn && vma->start < end) pieces.emplace_back(std::max(vma->start, op.vpn), std::min(vma->end, end));
+  if (pieces.empty() || pieces.front().first > op.vpn) return Result::fail(Errno::efault);
+  Vpn target = *op.to, last_end = op.vpn;
+  for (const auto& [from, to] : pieces) {
+    const uint64_t len = to - from;
+    const Vpn dest = target + (from - last_end);
+    last_end = to;
+    Result r = remap_one(k, mm, ops::Mremap{op.pid, from, len, len, dest, op.dontunmap});
+    if (r.kind != Result::Kind::value) return r;
+    target = r.value + len;
+  }
+  return Result::of(*op.to);
+}
+
 }  // namespace
 
 Result do_mremap(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
+  if (op.to && op.old_pages == op.new_pages && op.old_pages > 0) return move_vmas(k, mm, op);
+  return remap_one(k, mm, op);
+}
+
+namespace {
+
+Result remap_one(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
+  if (op.old_pages == 0 && op.new_pages > 0) return duplicate_mapping(k, mm, op);
   if (Result r = validate(k, mm, op); r.kind != Result::Kind::ok) return r;
   const Vpn old_end = op.vpn + op.old_pages, new_end = op.vpn + op.new_pages;
   Vpn at = op.vpn;
@@ -126,4 +193,5 @@ Result do_mremap(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
   return Result::of(at);
 }
 
+}  // namespace
 }  // namespace impl

@@ -64,9 +64,15 @@ bool only_expected_refs(Kernel& k, const Folio* folio) {
   return folio->refcount == expected;
 }
 
-bool may_reclaim(Kernel& k, const Folio* folio) {
+// Not mlocked, not pinned, nothing holding it but its mappings and caches.
+bool may_isolate(Kernel& k, const Folio* folio) {
   if (folio->mlocked() && !k.bugs.reclaim_ignores_mlock) return false;
-  if (folio->pincount > 0 || !only_expected_refs(k, folio)) return false;
+  return folio->pincount == 0 && only_expected_refs(k, folio);
+}
+
+bool may_reclaim(Kernel& k, Folio* folio) {
+  if (!may_isolate(k, folio)) return false;
+  if (!folio->anon() && folio->swapbacked() && !folio_dirty(k, folio)) return true;  // clean shmem: dropped
   return !folio->swapbacked() || (folio->anon() && (folio->lazyfree || folio->swap)) || get_swap_slot(k);
 }
 
@@ -83,9 +89,14 @@ void swap_out_anon(Kernel& k, Folio* folio) {
   delete_from_swap_cache(k, folio);
 }
 
+// A shmem page nobody wrote holds zeros: it is dropped, and the next fault makes a new one.
 void swap_out_shmem(Kernel& k, Folio* folio) {
-  const uint64_t slot = *get_swap_slot(k);
   try_to_unmap(k, folio, std::nullopt);
+  if (!folio->dirty) {
+    filemap_remove_folio(k, folio);
+    return;
+  }
+  const uint64_t slot = *get_swap_slot(k);
   k.swap.content[slot] = k.page(folio->pfn).value;
   swap_duplicate(k, slot);
   folio->mapping->swapped[folio->index] = slot;
@@ -132,6 +143,19 @@ uint64_t shrink_lists(Kernel& k, uint64_t nr, bool ignore_references) {
 }
 
 }  // namespace
+
+bool folio_dirty(Kernel& k, Folio* folio) {
+  bool dirty = folio->dirty;
+  folio_for_each_pte(k, folio, [&](Vma*, Vpn, Pte& pte) { dirty |= pte.dirty; });
+  return dirty;
+}
+
+bool unmap_folio(Kernel& k, Folio* folio) {
+  if (!may_isolate(k, folio)) return false;
+  LockGuard folio_lock(k.locks, folio->lock, LockMode::write);
+  try_to_unmap(k, folio, std::nullopt);
+  return true;
+}
 
 unsigned folio_referenced(Kernel& k, Folio* folio) {
   unsigned young = 0;

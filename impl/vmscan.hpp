@@ -26,6 +26,13 @@ uint64_t try_to_free_pages(Kernel& k, uint64_t nr);
 // model makes itself, does not.
 bool reclaim_folio(Kernel& k, Folio* folio, bool record);
 
+// Whether the folio or a PTE mapping it is dirty (try_to_unmap moves the PTE bits over).
+bool folio_dirty(Kernel& k, Folio* folio);
+
+// Unmaps a page-cache folio that stays in its cache (dirty, and not written out now), if
+// it may be isolated at all: what reclaim leaves of a folio it cannot write back.
+bool unmap_folio(Kernel& k, Folio* folio);
+
 // Counts the young PTEs that map the folio, clearing them (the accessed bits).
 unsigned folio_referenced(Kernel& k, Folio* folio);
 

@@ -79,8 +79,10 @@ Result map_anon(State& s, Pid pid, Vpn vpn, bool write) {
   return map_small_anon(s, pid, vpn);  // no large folio to be had: fall back to a page
 }
 
-// The page-cache page of a file or shmem object, read in or allocated on demand.
-std::optional<FrameId> cache_page(State& s, const Attrs& a) {
+// The page-cache page of a file or shmem object, read in or allocated on demand (a
+// file's with readahead around it, for the fault at (pid, vpn)).
+std::optional<FrameId> cache_page(State& s, Pid pid, Vpn vpn) {
+  const Attrs& a = s.procs.at(pid).pages.at(vpn).attrs;
   auto& cache = a.backing == Backing::file ? s.files[a.object].cache : s.shmem.at(a.object).cache;
   if (auto it = cache.find(a.pgoff); it != cache.end()) return it->second;
   if (s.no_free_frame()) return std::nullopt;
@@ -89,10 +91,14 @@ std::optional<FrameId> cache_page(State& s, const Attrs& a) {
     const auto& disk = s.files[a.object].disk;
     auto it = disk.find(a.pgoff);
     id = s.alloc_frame(ops::FrameKind::file, it == disk.end() ? 0 : it->second);
+    s.files[a.object].cache[a.pgoff] = id;
+    read_around(s, pid, vpn);
   } else {
     Shmem& obj = s.shmem.at(a.object);
     auto sw = obj.swapped.find(a.pgoff);
     id = s.alloc_frame(ops::FrameKind::shmem, sw == obj.swapped.end() ? 0 : s.slots.at(sw->second));
+    // Read back from swap it is dirty: its slot is gone, memory holds the only copy.
+    s.frames.at(id).dirty = sw != obj.swapped.end();
     if (sw != obj.swapped.end()) obj.swapped.erase(sw);
   }
   cache[a.pgoff] = id;
@@ -154,7 +160,7 @@ Result cow_fault(State& s, Pid pid, Vpn vpn) {
     need = cache.count(page.attrs.pgoff) ? 1 : 2;
     if (s.no_free_frames(need)) return Result::fail(ops::Errno::enomem);
   }
-  const FrameId frame = *cache_page(s, page.attrs);
+  const FrameId frame = *cache_page(s, pid, vpn);
   FrameId copy = s.alloc_frame(ops::FrameKind::anon, s.frames.at(frame).value);
   s.frames.at(copy).exclusive = true;
   page.pte = Pte{Pte::Kind::present, copy};
@@ -166,9 +172,10 @@ Result first_touch(State& s, Pid pid, Vpn vpn, Access access) {
   const Attrs a = page.attrs;
   if (a.backing == Backing::anon && !a.shared) return map_anon(s, pid, vpn, access == Access::write);
   if (a.backing == Backing::file && !a.shared && access == Access::write) return cow_fault(s, pid, vpn);
-  auto frame = cache_page(s, a);
+  auto frame = cache_page(s, pid, vpn);
   if (!frame) return Result::fail(ops::Errno::enomem);
   page.pte = Pte{Pte::Kind::present, *frame};
+  if (access != Access::write) fault_around(s, pid, vpn);
   return Result::ok();
 }
 
@@ -197,7 +204,16 @@ Result fault(State& s, Pid pid, Vpn vpn, Access access) {
   Page* page = s.page(pid, vpn);
   if (!page || page->attrs.prot == ops::prot_none) return Result::segv();
   if (access == Access::write && !(page->attrs.prot & ops::prot_write)) return Result::segv();
-  if (!page->pte && beyond_eof(s, page->attrs)) return Result::sigbus();
+  if (!page->pte && beyond_eof(s, page->attrs)) {
+    // Fault-around comes before the page is looked up: the neighbours inside the file
+    // are mapped even though this page is past its end.
+    if (access != Access::write) fault_around(s, pid, vpn);
+    // A write to a private file mapping (do_cow_fault) prepares the anon_vma before it
+    // finds the page past EOF: the VMA keeps it, and fork then copies its page tables.
+    if (access == Access::write && !page->attrs.shared && page->attrs.backing == Backing::file)
+      page->attrs.anon_vma = true;
+    return Result::sigbus();
+  }
   Result r = Result::ok();
   if (!page->pte) r = first_touch(s, pid, vpn, access);
   else if (page->pte->kind == Pte::Kind::swap) r = swap_in(s, pid, vpn);
@@ -210,6 +226,8 @@ Result populate(State& s, Pid pid, Vpn start, Vpn end, bool stop_on_error) {
     Vpn from = std::max(e.start, start), to = std::min(e.end, end);
     if (from >= to) continue;
     const Attrs& a = s.procs.at(pid).pages.at(from).attrs;
+    // GUP cannot fault a PROT_NONE VMA in (no FOLL_FORCE there): mlock(2) fails on it.
+    if (a.prot == ops::prot_none && stop_on_error) return Result::segv();
     if (a.prot == ops::prot_none) continue;
     // Writable private mappings are populated with write faults, to break COW.
     Access access = (a.prot & ops::prot_write) && !a.shared ? Access::write : Access::read;

@@ -46,11 +46,10 @@ bool pmd_mapped_whole(const State& s, Pid pid, Vpn base) {
 Result collapse_one(State& s, Pid pid, Vpn base) {
   Process& proc = s.procs.at(pid);
   if (pmd_mapped_whole(s, pid, base)) return Result::ok();
-  bool any = false;
+  if (!proc.tables.count(base)) return Result::fail(Errno::einval);  // pmd_none: nothing to collapse
   std::vector<uint64_t> values;
   for (Vpn v = base; v < base + s.hpage(); ++v) {
     const auto& pte = proc.pages.at(v).pte;
-    any |= pte.has_value();
     uint64_t value = 0;
     if (pte && pte->kind == Pte::Kind::present) {
       if (folio_pinned(s, pte->frame)) return Result::fail(Errno::eagain);
@@ -60,7 +59,6 @@ Result collapse_one(State& s, Pid pid, Vpn base) {
     if (pte && pte->kind == Pte::Kind::swap) value = s.slots.at(pte->slot);
     values.push_back(value);
   }
-  if (!any) return Result::fail(Errno::einval);
   if (s.free_frames() < s.hpage()) return Result::fail(Errno::enomem);
   uint64_t folio = s.next_folio++;
   for (uint64_t i = 0; i < s.hpage(); ++i) {
@@ -118,11 +116,22 @@ Result do_split(State& s, const ops::Split& op) {
   return Result::ok();
 }
 
+// MADV_COLLAPSE of one VMA's part of the range. A VMA that holds no aligned huge range
+// is refused outright (thp_vma_allowable_order); a busy range (EAGAIN) lets the walk go
+// on to the next one, any other failure ends it.
 Result collapse_range(State& s, Pid pid, Vpn start, Vpn end) {
   const uint64_t h = s.hpage();
+  const Extent vma = *extent_at(s.procs.at(pid), start);
+  if (((vma.start + h - 1) & ~(h - 1)) + h > vma.end) return Result::fail(Errno::einval);
+  // Nor will it collapse in a VMA no anon fault has prepared an anon_vma for.
+  if (!s.procs.at(pid).pages.at(start).attrs.anon_vma) return Result::fail(Errno::einval);
   Result last = Result::ok();
-  for (Vpn base = (start + h - 1) & ~(h - 1); base + h <= end; base += h)
-    if (Result r = collapse_one(s, pid, base); r.kind != Result::Kind::ok) last = r;
+  for (Vpn base = (start + h - 1) & ~(h - 1); base + h <= end; base += h) {
+    Result r = collapse_one(s, pid, base);
+    if (r.kind == Result::Kind::ok) continue;
+    last = r;
+    if (r.err != Errno::eagain) break;
+  }
   return last;
 }
 

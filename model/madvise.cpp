@@ -96,7 +96,14 @@ Result act(State& s, Pid pid, const Extent& piece, Advice advice) {
     case Advice::unmergeable:
       if (!s.procs.at(pid).pages.at(piece.start).attrs.mergeable) return Result::ok();
       return unmerge_range(s, pid, piece.start, piece.end);
-    default: return Result::ok();  // cold, willneed: nothing a user can observe
+    case Advice::willneed: {
+      // Reads file pages into the page cache, which only fault-around lets one see.
+      const Attrs& a = s.procs.at(pid).pages.at(piece.start).attrs;
+      if (a.backing == Backing::file && s.limits.fault_around_pages > 1)
+        read_into_cache(s, a.object, a.pgoff, a.pgoff + (piece.end - piece.start));
+      return Result::ok();
+    }
+    default: return Result::ok();  // cold: nothing a user can observe
   }
 }
 
@@ -131,7 +138,8 @@ Result do_madvise(State& s, const ops::Madvise& op) {
   } else {
     for (const Extent& piece : pieces(*proc, op.vpn, end)) {
       if (!accepts(proc->pages.at(piece.start).attrs, op.advice)) return Result::fail(Errno::einval);
-      if (Result a = act(s, op.pid, piece, op.advice); a.kind != Result::Kind::ok) r = a;
+      // The first VMA that fails ends the call, as madvise_walk_vmas() returns at once.
+      if (Result a = act(s, op.pid, piece, op.advice); a.kind != Result::Kind::ok) return a;
     }
   }
   if (r.kind != Result::Kind::ok) return r;

@@ -48,13 +48,54 @@ void move_pages(Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
     proc.pages.erase(proc.pages.lower_bound(op.vpn), proc.pages.lower_bound(op.vpn + op.old_pages));
   }
   proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
+  // An anon VMA no fault has given an anon_vma takes the index of its new address, so
+  // that it can merge there (copy_vma); one with an anon_vma keeps its index.
+  const Attrs& a = moved.front().attrs;
+  if (a.backing == Backing::anon && !a.shared && !a.anon_vma)
+    for (uint64_t i = 0; i < count; ++i) moved[i].attrs.pgoff = to + i;
   for (uint64_t i = 0; i < count; ++i) proc.pages[to + i] = moved[i];
   extend(proc, moved.back(), to + count, op.new_pages - count);
 }
 
+// mremap of 0 old pages: a second mapping of the same shared object, from the offset
+// at `vpn` on, at the highest free range (or `to`); the first stays as it was. Private
+// mappings refuse it (a duplicate would share nothing).
+Result duplicate_mapping(State& s, Process& proc, const ops::Mremap& op) {
+  if (op.dontunmap) return Result::fail(Errno::einval);
+  if (op.vpn >= s.limits.address_space || !extent_at(proc, op.vpn)) return Result::fail(Errno::efault);
+  const Attrs a = proc.pages.at(op.vpn).attrs;
+  if (!a.shared) return Result::fail(Errno::einval);
+  if (op.to) {  // MREMAP_FIXED unmaps the target first, even if that takes the source
+    proc.pages.erase(proc.pages.lower_bound(*op.to), proc.pages.lower_bound(*op.to + op.new_pages));
+    free_unreachable(s);
+    if (!proc.pages.count(op.vpn)) return Result::fail(Errno::efault);
+  }
+  Process next = proc;
+  auto dest = op.to ? op.to : highest_free_range(s, next, op.new_pages);
+  if (!dest) return Result::fail(Errno::enomem);
+  for (uint64_t i = 0; i < op.new_pages; ++i) {
+    Page& p = next.pages[*dest + i];
+    p.attrs = a;
+    p.attrs.pgoff = a.pgoff + i;
+  }
+  if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
+  proc = std::move(next);
+  free_unreachable(s);
+  if (a.locked) populate(s, op.pid, *dest, *dest + op.new_pages, false);
+  return Result::of(*dest);
+}
+
+// How much of the old range must lie in the VMA at its start: all of it to grow; to
+// move (`to`, `dontunmap`) only what is kept, since the tail is unmapped first; to
+// shrink in place nothing beyond the start, since only the tail is unmapped.
+uint64_t must_lie_in_one_vma(const ops::Mremap& op) {
+  if (op.to || op.dontunmap) return std::min(op.old_pages, op.new_pages);
+  return op.new_pages <= op.old_pages ? 1 : op.old_pages;
+}
+
 Result validate(const State& s, const ops::Mremap& op) {
   const uint64_t space = s.limits.address_space;
-  if (op.old_pages == 0 || op.new_pages == 0) return Result::fail(Errno::einval);
+  if (op.new_pages == 0) return Result::fail(Errno::einval);
   if (op.dontunmap && op.old_pages != op.new_pages) return Result::fail(Errno::einval);
   if (op.to) {
     if (*op.to > space || op.new_pages > space - *op.to) return Result::fail(Errno::einval);
@@ -64,17 +105,55 @@ Result validate(const State& s, const ops::Mremap& op) {
   if (op.vpn > space || op.old_pages > space - op.vpn) return Result::fail(Errno::efault);
   const Process& proc = s.procs.at(op.pid);
   auto ext = extent_at(proc, op.vpn);
-  if (!ext || ext->end < op.vpn + op.old_pages) return Result::fail(Errno::efault);
-  const Attrs& a = proc.pages.at(op.vpn).attrs;
-  if (op.dontunmap && (a.backing != Backing::anon || a.shared)) return Result::fail(Errno::einval);
+  if (!ext || ext->end < op.vpn + must_lie_in_one_vma(op)) return Result::fail(Errno::efault);
   return Result::ok();
+}
+
+Result remap_one(State& s, const ops::Mremap& op);
+
+// MREMAP_FIXED without a change of size only moves (Linux 6.17+): the range may span
+// several VMAs and holes, though not begin in a hole; each VMA moves to the target with
+// the holes between them kept, one after the other. Found by the kernel oracle.
+Result move_vmas(State& s, const ops::Mremap& op) {
+  const uint64_t space = s.limits.address_space;
+  if (*op.to > space || op.new_pages > space - *op.to) return Result::fail(Errno::einval);
+  if (*op.to < op.vpn + op.old_pages && op.vpn < *op.to + op.new_pages) return Result::fail(Errno::einval);
+  if (op.vpn > space || op.old_pages > space - op.vpn) return Result::fail(Errno::efault);
+  std::vector<Extent> pieces;
+  for (const Extent& e : extents(s.procs.at(op.pid)))
+    if (e.end > op.vpn && e.start < op.vpn + op.old_pages)
+      pieces.push_back({std::max(e.start, op.vpn), std::min(e.end, op.vpn + op.old_pages)});
+  if (pieces.empty() || pieces.front().start > op.vpn) return Result::fail(Errno::efault);
+  Vpn target = *op.to, last_end = op.vpn;
+  for (const Extent& piece : pieces) {
+    const uint64_t len = piece.end - piece.start;
+    const Vpn dest = target + (piece.start - last_end);
+    last_end = piece.end;
+    Result r = remap_one(s, ops::Mremap{op.pid, piece.start, len, len, dest, op.dontunmap});
+    if (r.kind != Result::Kind::value) return r;
+    target = r.value + len;
+  }
+  return Result::of(*op.to);
 }
 
 }  // namespace
 
 Result do_mremap(State& s, const ops::Mremap& op) {
+  if (!s.proc(op.pid)) return Result::fail(Errno::esrch);
+  if (op.to && op.old_pages == op.new_pages && op.old_pages > 0) return move_vmas(s, op);
+  return remap_one(s, op);
+}
+
+namespace {
+
+Result remap_one(State& s, const ops::Mremap& op) {
   Process* proc = s.proc(op.pid);
-  if (!proc) return Result::fail(Errno::esrch);
+  if (op.old_pages == 0 && op.new_pages > 0) {
+    if (op.to && (*op.to > s.limits.address_space || op.new_pages > s.limits.address_space - *op.to))
+      return Result::fail(Errno::einval);
+    return duplicate_mapping(s, *proc, op);
+  }
+  if (op.old_pages == 0) return Result::fail(Errno::einval);
   if (Result r = validate(s, op); r.kind != Result::Kind::ok) return r;
   Process next = *proc;
   const uint64_t kept = std::min(op.old_pages, op.new_pages);
@@ -105,4 +184,5 @@ Result do_mremap(State& s, const ops::Mremap& op) {
   return Result::of(at);
 }
 
+}  // namespace
 }  // namespace model

@@ -38,7 +38,7 @@ std::optional<FrameId> resolve(const State& s, const FrameRef& ref) {
 }
 
 bool needs_slot(const Frame& f) {
-  if (f.kind == FrameKind::shmem) return true;
+  if (f.kind == FrameKind::shmem) return f.dirty;  // a clean shmem page holds zeros: dropped
   return (f.kind == FrameKind::anon || f.kind == FrameKind::ksm) && !f.lazyfree && !f.swapcache;
 }
 
@@ -63,8 +63,10 @@ void unmap_all(State& s, FrameId id, std::optional<SlotId> swap_to) {
   }
 }
 
-// Removes the frame from whichever page cache holds it; returns that cache's owner.
-void drop_from_cache(State& s, FrameId id, uint64_t value) {
+// Removes the frame from whichever page cache holds it: a file page is written back, a
+// dirty shmem page goes to swap, a clean one is simply dropped.
+void drop_from_cache(State& s, FrameId id, const Frame& f) {
+  const uint64_t value = f.value;
   for (File& file : s.files)
     for (auto it = file.cache.begin(); it != file.cache.end(); ++it)
       if (it->second == id) {
@@ -75,7 +77,7 @@ void drop_from_cache(State& s, FrameId id, uint64_t value) {
   for (auto& [obj_id, obj] : s.shmem)
     for (auto it = obj.cache.begin(); it != obj.cache.end(); ++it)
       if (it->second == id) {
-        obj.swapped[it->first] = new_slot(s, value);
+        if (f.dirty) obj.swapped[it->first] = new_slot(s, value);
         obj.cache.erase(it);
         return;
       }
@@ -92,7 +94,7 @@ void reclaim_id(State& s, FrameId id) {
     unmap_all(s, id, slot);
   } else {
     unmap_all(s, id, std::nullopt);
-    drop_from_cache(s, id, f.value);
+    drop_from_cache(s, id, f);
   }
   s.frames.at(id).swapcache.reset();
 }
@@ -195,8 +197,9 @@ Result do_reclaim(State& s, const ops::Reclaim& op) {
   return Result::ok();
 }
 
-// MADV_PAGEOUT reclaims the pages in range that only this mapping uses; dirty file
-// pages stay, since only kswapd writes file pages back.
+// MADV_PAGEOUT reclaims the pages in range that only this mapping uses. A page-cache
+// page it cannot write out (a dirty file page: only kswapd writes file pages back; a
+// dirty shmem page with no swap slot) is unmapped all the same and stays in its cache.
 Result pageout_range(State& s, Pid pid, Vpn start, Vpn end) {
   for (Vpn v = start; v < end; ++v) {
     const auto& pte = s.procs.at(pid).pages.at(v).pte;
@@ -208,8 +211,10 @@ Result pageout_range(State& s, Pid pid, Vpn start, Vpn end) {
       if (!only_mapped_here(s, id, pid, start, end)) continue;
     }
     const Frame& f = s.frames.at(id);
-    if (f.kind == FrameKind::file && f.dirty) continue;
-    if (!illegal(s, id)) reclaim_id(s, id);
+    const bool cannot_write_out = (f.kind == FrameKind::file || f.kind == FrameKind::shmem) && f.dirty &&
+                                  (f.kind == FrameKind::file || illegal(s, id));
+    if (cannot_write_out && !folio_pinned(s, id) && !frame_mlocked(s, id)) unmap_all(s, id, std::nullopt);
+    else if (!illegal(s, id)) reclaim_id(s, id);
   }
   return Result::ok();
 }
@@ -218,6 +223,8 @@ Result do_migrate(State& s, const ops::Migrate& op) {
   if (!s.proc(op.pid)) return Result::fail(Errno::esrch);
   Page* page = s.page(op.pid, op.vpn);
   if (!page) return Result::fail(Errno::efault);
+  // move_pages(2) answers EFAULT for the zero page (it is no frame of the process's).
+  if (page->pte && page->pte->kind == Pte::Kind::zero) return Result::fail(Errno::efault);
   if (!page->pte || page->pte->kind != Pte::Kind::present) return Result::fail(Errno::enoent);
   if (folio_pinned(s, page->pte->frame)) return Result::fail(Errno::ebusy);
   if (s.free_frames() < folio_frames(s, page->pte->frame).size()) return Result::fail(Errno::enomem);

@@ -165,6 +165,15 @@ enum class Access : uint8_t { read, write, unshare };
 ops::Result fault(State& s, Pid pid, Vpn vpn, Access access);
 ops::Result populate(State& s, Pid pid, Vpn start, Vpn end, bool stop_on_error);
 
+// ---- readahead and fault-around (readahead.cpp); off unless the limits say ----
+// After a page-cache miss of the file page mapped at (pid, vpn): reads the read-around
+// window into the cache.
+void read_around(State& s, Pid pid, Vpn vpn);
+// Reads [start, end) of the file (within its size) into the page cache.
+void read_into_cache(State& s, unsigned file, uint64_t start, uint64_t end);
+// After a read fault of a file or shmem page: maps the cached pages of its window.
+void fault_around(State& s, Pid pid, Vpn vpn);
+
 // ---- op handlers ----
 ops::Result do_fork(State& s, const ops::Fork& op);
 ops::Result do_exit(State& s, const ops::Exit& op);

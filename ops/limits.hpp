@@ -19,6 +19,12 @@ struct Limits {
   uint64_t max_file_pages = 64;      // file size limit; past it: EFBIG
   unsigned max_pins = 32;            // live long-term pins; past it: ENOMEM
   bool thp_always = false;           // THP "always": no hugepage advice needed
+  // A read fault on a file or shmem page also maps the pages around it that are in the
+  // page cache (the kernel's fault-around, 16 pages by default). 1: off.
+  unsigned fault_around_pages = 1;
+  // A fault that misses a file's page cache reads this many pages around it into the
+  // cache (mmap read-around; read_ahead_kb / 4). 0: off, only the page itself.
+  uint64_t readahead_pages = 0;
   unsigned max_ops = 256;            // fuzz decoder: ops per input
 
   uint64_t hpage_pages() const { return uint64_t{1} << hpage_order; }

@@ -46,6 +46,8 @@ constexpr std::array fields = {
     field<&Limits::max_file_pages>("max_file_pages"),
     field<&Limits::max_pins>("max_pins"),
     field<&Limits::thp_always>("thp_always"),
+    field<&Limits::fault_around_pages>("fault_around_pages"),
+    field<&Limits::readahead_pages>("readahead_pages"),
     field<&Limits::max_ops>("max_ops"),
 };
 
@@ -150,6 +152,10 @@ void validate_limits(const Limits& l) {
   require_in("max_file_pages", l.max_file_pages, 1, mega);
   require_in("initial_file_pages", l.initial_file_pages, 0, l.max_file_pages);
   require_in("max_pins", l.max_pins, 0, 65535);
+  require_in("fault_around_pages", l.fault_around_pages, 1, 512);
+  if (l.fault_around_pages & (l.fault_around_pages - 1))
+    refuse("fault_around_pages", l.fault_around_pages, "a power of two");
+  require_in("readahead_pages", l.readahead_pages, 0, mega);
   require_in("max_ops", l.max_ops, 0, mega);
 }
 

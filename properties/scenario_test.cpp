@@ -603,3 +603,113 @@ TEST(ScenarioErrors, ForkPastMaxProcesses_AnswersEagain) {
 }
 
 }  // namespace
+
+TEST(ScenarioReadahead, FileReadFault_MapsTheCachedPagesOfItsWindowAndShmemOnlyExistingOnes) {
+  const Scenario s = replay_scenario("file-read-fault-around");
+
+  const World& priv = s.at("private");
+  for (Vpn v = 0x3; v < 0x13; ++v)
+    EXPECT_THAT(priv.class_of(1, v), IsFrame({.pages = {{1, v}}, .kind = FrameKind::file, .value = 1000 + v - 3}));
+  EXPECT_THAT(priv.page(1, 0x13), StateIs(PteState::none));
+
+  const World& written = s.at("written");
+  EXPECT_THAT(written.page(1, 0x41), StateIs(PteState::present));
+  EXPECT_THAT(written.page(1, 0x40), StateIs(PteState::none));
+  EXPECT_THAT(written.page(1, 0x42), StateIs(PteState::none));
+
+  const World& shmem = s.at("shmem");
+  for (Vpn v = 0x40; v < 0x48; ++v) EXPECT_THAT(shmem.page(1, v), StateIs(PteState::present));
+  for (Vpn v : {0x80, 0x82, 0x84}) EXPECT_THAT(shmem.page(1, v), StateIs(PteState::present));
+  for (Vpn v : {0x81, 0x83, 0x85}) EXPECT_THAT(shmem.page(1, v), StateIs(PteState::none));
+}
+
+TEST(ScenarioMigrate, ZeroPage_AnswersEfaultAsMovePagesDoes) {
+  const Scenario s = replay_scenario("migrate-zero-page-efault");
+  EXPECT_THAT(s.final().page(1, 0x1), StateIs(PteState::zero));
+}
+
+TEST(ScenarioMlock, ProtNone_AnswersEnomemKeepsTheRangeLockedAndStopsFaulting) {
+  const Scenario s = replay_scenario("mlock-prot-none-enomem");
+  const World& w = s.at("locked");
+  for (Vpn v : {0x10, 0x11}) EXPECT_THAT(w.page(1, v), AllOf(StateIs(PteState::present), VmaIs("anon private rw locked")));
+  EXPECT_THAT(w.page(1, 0x12), AllOf(StateIs(PteState::none), VmaIs("anon private - locked")));
+  for (Vpn v : {0x13, 0x14}) EXPECT_THAT(w.page(1, v), AllOf(StateIs(PteState::none), VmaIs("anon private rw locked")));
+}
+
+TEST(ScenarioThp, Collapse_MakesOnePmdMappedFolioOnlyWhereTheVmaAllowsIt) {
+  const Scenario s = replay_scenario("collapse-needs-a-huge-range-in-the-vma");
+  const World& w = s.at("collapsed");
+  EXPECT_THAT(w.class_of(1, 0x400), IsFrame({.pages = {{1, 0x400}}, .value = 6, .pmd_mapped = true, .large_folio = true}));
+  EXPECT_THAT(w.folio_of(1, 0x400), FolioIs(run(1, 0x400, 512)));
+}
+
+TEST(ScenarioMremap, ShrinkInPlace_UnmapsTheTailWhateverIsThere) {
+  const Scenario s = replay_scenario("mremap-shrink-needs-only-its-start-mapped");
+  const World& w = s.at("shrunk");
+  EXPECT_THAT(w.page(1, 0x0), VmaIs("anon private rw"));
+  EXPECT_THAT(w.page(1, 0x3), VmaIs("anon private r"));
+  EXPECT_THAT(w.page(1, 0x2), Unmapped());
+}
+
+TEST(ScenarioReadahead, ExecMapping_ReadsAheadOnlyFromTheFaultOn) {
+  const Scenario s = replay_scenario("file-read-fault-around");
+  const World& w = s.at("exec");
+  EXPECT_THAT(w.page(1, 0xc1), StateIs(PteState::present));
+  EXPECT_THAT(w.page(1, 0xc0), StateIs(PteState::none));
+}
+
+TEST(ScenarioReadahead, ReadPastTheEndOfTheFile_StillFaultsAroundFirst) {
+  const Scenario s = replay_scenario("file-read-fault-around");
+  const World& w = s.at("past-eof");
+  for (Vpn v = 0x108; v < 0x110; ++v) EXPECT_THAT(w.page(1, v), StateIs(PteState::none));
+  for (Vpn v = 0x110; v < 0x118; ++v) EXPECT_THAT(w.page(1, v), StateIs(PteState::present));
+  for (Vpn v = 0x118; v < 0x11c; ++v) EXPECT_THAT(w.page(1, v), StateIs(PteState::none));
+  for (Vpn v = 0x40a; v < 0x40d; ++v) EXPECT_THAT(s.at("no-table").page(1, v), StateIs(PteState::none));
+}
+
+TEST(ScenarioShmem, Reclaim_DropsCleanShmemPagesWithoutASwapSlot) {
+  const Scenario s = replay_scenario("reclaim-drops-clean-shmem");
+  const World& w = s.at("paged-out");
+  for (Vpn v : {0x0, 0x1, 0x2, 0x3}) EXPECT_THAT(w.page(1, v), StateIs(PteState::none));
+  EXPECT_THAT(s.final().class_of(1, 0x1), IsFrame({.pages = {{1, 0x1}}, .kind = FrameKind::shmem, .value = 11}));
+}
+
+TEST(ScenarioReclaim, Pageout_UnmapsDirtyPageCacheButKeepsAnonWithoutASlot) {
+  const Scenario s = replay_scenario("pageout-unmaps-dirty-page-cache");
+  const World& w = s.at("paged-out");
+  for (Vpn v : {0x0, 0x1}) EXPECT_THAT(w.page(1, v), StateIs(PteState::none));
+  EXPECT_THAT(w.class_of(1, 0x10), IsFrame({.pages = {{1, 0x10}}, .value = 5}));
+}
+
+TEST(ScenarioFork, CowFaultPastEof_StillGivesTheVmaAnAnonVmaSoForkCopiesItsPtes) {
+  const Scenario s = replay_scenario("cow-fault-past-eof-keeps-anon-vma");
+  EXPECT_THAT(s.at("forked").class_of(1, 0x2),
+              IsFrame({.pages = {{1, 0x2}, {2, 0x2}}, .kind = FrameKind::file, .value = 1002}));
+}
+
+TEST(ScenarioMremap, ZeroOldPages_MapsTheSharedObjectASecondTime) {
+  const Scenario s = replay_scenario("mremap-zero-old-pages-duplicates-shared");
+  EXPECT_THAT(s.at("duplicated").class_of(1, 0x1),
+              IsFrame({.pages = {{1, 0x1}}, .kind = FrameKind::shmem, .value = 7}));
+  EXPECT_THAT(s.at("duplicated").page(1, 0xffe), AllOf(StateIs(PteState::none), VmaIs("shmem@1 shared rw")));
+  EXPECT_THAT(s.final().class_of(1, 0x100),
+              IsFrame({.pages = {{1, 0x2}, {1, 0x100}}, .kind = FrameKind::shmem, .value = 9}));
+}
+
+TEST(ScenarioMremap, DontunmapOfASharedFileMapping_MovesThePtesAndLeavesTheOldRangeEmpty) {
+  const Scenario s = replay_scenario("mremap-dontunmap-shared-file");
+  const World& w = s.at("moved");
+  EXPECT_THAT(w.class_of(1, 0xffd), IsFrame({.pages = {{1, 0xffd}}, .kind = FrameKind::file, .value = 7}));
+  EXPECT_THAT(w.page(1, 0x1), AllOf(StateIs(PteState::none), VmaIs("file:1@1 shared rw")));
+  EXPECT_THAT(s.final().class_of(1, 0x1),
+              IsFrame({.pages = {{1, 0x1}, {1, 0xffd}}, .kind = FrameKind::file, .value = 7}));
+}
+
+TEST(ScenarioMremap, FixedMoveOfTheSameSize_MovesEveryVmaAndKeepsTheHoles) {
+  const Scenario s = replay_scenario("mremap-fixed-moves-several-vmas");
+  const World& w = s.at("moved");
+  EXPECT_THAT(w.class_of(1, 0x101), IsFrame({.pages = {{1, 0x101}}, .value = 5}));
+  EXPECT_THAT(w.page(1, 0x102), Unmapped());
+  EXPECT_THAT(w.page(1, 0x103), VmaIs("file:0@0 shared r"));
+  for (Vpn v : {0x0, 0x1, 0x3, 0x4}) EXPECT_THAT(w.page(1, v), Unmapped());
+}

@@ -55,6 +55,10 @@ void LimitsOptions::add_to(CLI::App& app) {
   add_number(app, "--max-file-pages", &L::max_file_pages, "file size limit (past it: EFBIG)");
   add_number(app, "--max-pins", &L::max_pins, "live long-term pins (past it: ENOMEM)");
   add_number(app, "--max-ops", &L::max_ops, "fuzz decoder: ops per input");
+  add_number(app, "--fault-around-pages", &L::fault_around_pages,
+             "a file read fault maps the cached pages of its N-page window (1: off)");
+  add_number(app, "--readahead-pages", &L::readahead_pages,
+             "a file fault that misses the cache reads N pages around it (0: off)");
 
   CLI::Option* thp = app.add_flag("--thp-always,!--no-thp-always", given_.thp_always,
                                   "THP \"always\": huge pages without hugepage advice")
