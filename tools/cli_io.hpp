@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace tools {
 
@@ -20,5 +21,9 @@ void print_error(fmt::format_string<Args...> format, Args&&... args) {
 // The whole file, or nothing if it cannot be read (a directory counts as unreadable:
 // an ifstream would read it as empty).
 std::optional<std::string> read_file(const std::string& path);
+
+// Every *.trace directly in `dir`, sorted so runs are repeatable; nothing if the
+// directory cannot be listed.
+std::optional<std::vector<std::string>> traces_in(const std::string& dir);
 
 }  // namespace tools

@@ -8,6 +8,7 @@
 
 #include "tools/bytes_command.hpp"
 #include "tools/exit_code.hpp"
+#include "tools/oracle_command.hpp"
 #include "tools/replay_command.hpp"
 #include "tools/run_command.hpp"
 #include "tools/shrink_command.hpp"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   tools::add_run_command(app, exit_code);
   tools::add_shrink_command(app, exit_code);
   tools::add_bytes_commands(app, exit_code);
+  tools::add_oracle_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

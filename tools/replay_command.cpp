@@ -112,21 +112,6 @@ int replay_one(const ReplayOptions& opts) {
   return run.code;
 }
 
-// Every *.trace directly in `dir`, sorted so runs are repeatable.
-std::optional<std::vector<std::string>> traces_in(const std::string& dir) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec) return std::nullopt;
-  std::vector<std::string> paths;
-  for (const fs::directory_entry& entry : it) {
-    if (entry.is_regular_file() && entry.path().extension() == ".trace") {
-      paths.push_back(entry.path().string());
-    }
-  }
-  std::ranges::sort(paths);
-  return paths;
-}
-
 int replay_all(const ReplayOptions& opts) {
   const auto paths = traces_in(opts.all_dir);
   if (!paths) {

@@ -1,0 +1,70 @@
+#pragma once
+// The kernel oracle: runs a trace on the Linux kernel this program runs on, with one
+// real process per trace pid, and after every op compares what the kernel shows with
+// the model's Observation. The model is the judge of the implementation; here the
+// kernel is the judge of the model.
+//
+//   OracleRun run = run_oracle(trace.ops(), limits, {});
+//   if (run.difference) print(check::finding_text(*run.difference, ...));
+//
+// Ops the kernel cannot be asked for are skipped on both sides with a note (pins,
+// split, `reclaim N`, KSM unless asked for, ranges past the region); `migrate` is
+// move_pages(2) to the page's own node. README.md, "The kernel oracle", has the whole
+// list.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "check/finding.hpp"
+#include "ops/limits.hpp"
+#include "ops/op.hpp"
+#include "oracle/capabilities.hpp"
+
+namespace oracle {
+
+struct OracleOptions {
+  std::string files_dir;  // where the files go (files_dir() picks a default)
+  bool ksm = false;       // run `ksm` through /sys/kernel/mm/ksm (changes a system setting)
+  // Compare as if frames were not visible (no root): to test the reduced comparison.
+  bool hide_frames = false;
+  // Changes the model's limits after the machine's are applied: to see what a model
+  // rule (fault-around, say) changes against the kernel, and to test the oracle.
+  std::function<void(ops::Limits&)> adjust_model;
+};
+
+struct OracleStep {
+  ops::Op op;
+  bool skipped = false;
+  std::string note;     // why it was skipped, or how it was put to the kernel
+  ops::Result kernel;   // what the kernel (or the oracle, for emulated answers) said
+  ops::Result model;
+};
+
+struct OracleRun {
+  Capabilities caps;
+  ops::Limits limits;  // the model's limits
+  std::vector<OracleStep> steps;
+  std::optional<check::Finding> difference;  // kind "kernel"; trace = ops run so far
+  size_t run() const;
+  size_t skipped() const;
+};
+
+// The world of random oracle runs: two huge pages of address space (at order 9), four
+// processes, two files of up to 32 pages, sequences of at most 24 ops, so that ops meet.
+ops::Limits random_world();
+
+// A random sequence for the oracle: check::random_sequence(seed) in `world`, without the
+// ops this kernel cannot be asked for.
+std::vector<ops::Op> random_kernel_ops(uint64_t seed, const ops::Limits& world, const OracleOptions& options);
+
+// The machine's capabilities, probed once per program for `files_dir`.
+const Capabilities& capabilities(const std::string& files_dir);
+
+// Throws OracleError when the oracle itself fails (a process died, /proc unreadable),
+// std::invalid_argument for limits it cannot run (a region too large).
+OracleRun run_oracle(const std::vector<ops::Op>& ops, const ops::Limits& trace_limits,
+                     const OracleOptions& options);
+
+}  // namespace oracle
