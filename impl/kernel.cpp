@@ -98,7 +98,7 @@ Kernel::~Kernel() = default;
 bool Kernel::supports(const ops::Op& op, const ops::Limits& limits) {
   if (limits.thp_always) return false;
   // Fault-around and readahead are model rules for the kernel oracle only.
-  if (limits.fault_around_pages > 1 || limits.readahead_pages > 0) return false;
+  if (limits.fault_around_pages > 1 || limits.file_pages_cached) return false;
   if (std::holds_alternative<ops::Ksm>(op) || std::holds_alternative<ops::Split>(op)) return false;
   if (auto* m = std::get_if<ops::Madvise>(&op))
     return m->advice != ops::Advice::collapse && m->advice != ops::Advice::hugepage;

@@ -8,6 +8,8 @@
 // before the PTE arrives and the source after it left, and miss the page.
 
 #include "impl/anon_vma.hpp"
+#include "impl/folio.hpp"
+#include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
 #include "impl/pgtable.hpp"
@@ -99,9 +101,13 @@ Result move_vma(Kernel& k, MmStruct* mm, const ops::Mremap& op, Vpn to) {
   move_page_tables(k, vma, op.vpn, to, kept, rmap_locks);
   if (!op.dontunmap) {
     unmap_range(k, mm, op.vpn, op.vpn + op.old_pages);
-  } else {
-    Vma* old = find_vma(mm, op.vpn);
-    if (old->flags & VM_LOCKED) vma_modify_flags(k, old, op.vpn, op.vpn + op.old_pages, old->flags & ~VM_LOCKED);
+  } else if (Vma* old = find_vma(mm, op.vpn); old->flags & VM_LOCKED) {
+    // Nothing was unmapped, so the old VMA is not split: all of it loses VM_LOCKED, and
+    // the pages still mapped in it are munlocked.
+    for (Vpn v = old->start; v < old->end; ++v)
+      if (const Pte* pte = pte_offset(mm, v); pte && pte->kind == Pte::Kind::present)
+        munlock_folio(k, pfn_folio(k, pte->pfn));
+    vma_modify_flags(k, old, old->start, old->end, old->flags & ~VM_LOCKED);
   }
   return Result::ok();
 }

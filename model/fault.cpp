@@ -79,8 +79,8 @@ Result map_anon(State& s, Pid pid, Vpn vpn, bool write) {
   return map_small_anon(s, pid, vpn);  // no large folio to be had: fall back to a page
 }
 
-// The page-cache page of a file or shmem object, read in or allocated on demand (a
-// file's with readahead around it, for the fault at (pid, vpn)).
+// The page-cache page of a file or shmem object, read in or allocated on demand, for
+// the fault at (pid, vpn).
 std::optional<FrameId> cache_page(State& s, Pid pid, Vpn vpn) {
   const Attrs& a = s.procs.at(pid).pages.at(vpn).attrs;
   auto& cache = a.backing == Backing::file ? s.files[a.object].cache : s.shmem.at(a.object).cache;
@@ -91,8 +91,6 @@ std::optional<FrameId> cache_page(State& s, Pid pid, Vpn vpn) {
     const auto& disk = s.files[a.object].disk;
     auto it = disk.find(a.pgoff);
     id = s.alloc_frame(ops::FrameKind::file, it == disk.end() ? 0 : it->second);
-    s.files[a.object].cache[a.pgoff] = id;
-    read_around(s, pid, vpn);
   } else {
     Shmem& obj = s.shmem.at(a.object);
     auto sw = obj.swapped.find(a.pgoff);

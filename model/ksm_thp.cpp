@@ -125,8 +125,13 @@ Result collapse_range(State& s, Pid pid, Vpn start, Vpn end) {
   if (((vma.start + h - 1) & ~(h - 1)) + h > vma.end) return Result::fail(Errno::einval);
   // Nor will it collapse in a VMA no anon fault has prepared an anon_vma for.
   if (!s.procs.at(pid).pages.at(start).attrs.anon_vma) return Result::fail(Errno::einval);
+  // A range within one huge page that touches neither of its ends counts as a failure
+  // (the kernel's count of huge ranges goes negative there); one that starts on a
+  // boundary and holds no huge range is fine.
+  const Vpn hstart = (start + h - 1) & ~(h - 1), hend = end & ~(h - 1);
+  if (hend < hstart) return Result::fail(Errno::einval);
   Result last = Result::ok();
-  for (Vpn base = (start + h - 1) & ~(h - 1); base + h <= end; base += h) {
+  for (Vpn base = hstart; base + h <= end; base += h) {
     Result r = collapse_one(s, pid, base);
     if (r.kind == Result::Kind::ok) continue;
     last = r;

@@ -96,14 +96,7 @@ Result act(State& s, Pid pid, const Extent& piece, Advice advice) {
     case Advice::unmergeable:
       if (!s.procs.at(pid).pages.at(piece.start).attrs.mergeable) return Result::ok();
       return unmerge_range(s, pid, piece.start, piece.end);
-    case Advice::willneed: {
-      // Reads file pages into the page cache, which only fault-around lets one see.
-      const Attrs& a = s.procs.at(pid).pages.at(piece.start).attrs;
-      if (a.backing == Backing::file && s.limits.fault_around_pages > 1)
-        read_into_cache(s, a.object, a.pgoff, a.pgoff + (piece.end - piece.start));
-      return Result::ok();
-    }
-    default: return Result::ok();  // cold: nothing a user can observe
+    default: return Result::ok();  // cold, willneed: nothing a user can observe
   }
 }
 

@@ -50,6 +50,7 @@ Result do_mmap(State& s, const ops::Mmap& op) {
   uint64_t pgoff = file ? op.pgoff : a.backing == Backing::shmem ? 0 : op.vpn;
   Process next = *proc;
   erase_range(next, op.vpn, op.vpn + op.pages);
+  free_uncovered_tables(next, s.hpage());  // MAP_FIXED unmaps first, tables and all
   for (uint64_t i = 0; i < op.pages; ++i) {
     a.pgoff = pgoff + i;
     next.pages[op.vpn + i].attrs = a;

@@ -36,18 +36,19 @@ void extend(Process& proc, const Page& last, Vpn at, uint64_t count) {
 }
 
 // Moves [from, from + count) to `to`, then grows the moved VMA to `new_pages`.
-void move_pages(Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
+void move_pages(Process& proc, const ops::Mremap& op, uint64_t count, Vpn to, uint64_t hpage) {
   std::vector<Page> moved;
   for (Vpn v = op.vpn; v < op.vpn + count; ++v) moved.push_back(proc.pages.at(v));
   if (op.dontunmap) {
-    for (Vpn v = op.vpn; v < op.vpn + count; ++v) {
-      proc.pages.at(v).pte.reset();
-      proc.pages.at(v).attrs.locked = false;
-    }
+    // Nothing is unmapped, so the old VMA is not split: all of it loses VM_LOCKED.
+    const Extent vma = *extent_at(proc, op.vpn);
+    for (Vpn v = vma.start; v < vma.end; ++v) proc.pages.at(v).attrs.locked = false;
+    for (Vpn v = op.vpn; v < op.vpn + count; ++v) proc.pages.at(v).pte.reset();
   } else {
     proc.pages.erase(proc.pages.lower_bound(op.vpn), proc.pages.lower_bound(op.vpn + op.old_pages));
   }
   proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
+  free_uncovered_tables(proc, hpage);
   // An anon VMA no fault has given an anon_vma takes the index of its new address, so
   // that it can merge there (copy_vma); one with an anon_vma keeps its index.
   const Attrs& a = moved.front().attrs;
@@ -67,6 +68,7 @@ Result duplicate_mapping(State& s, Process& proc, const ops::Mremap& op) {
   if (!a.shared) return Result::fail(Errno::einval);
   if (op.to) {  // MREMAP_FIXED unmaps the target first, even if that takes the source
     proc.pages.erase(proc.pages.lower_bound(*op.to), proc.pages.lower_bound(*op.to + op.new_pages));
+    free_uncovered_tables(proc, s.hpage());
     free_unreachable(s);
     if (!proc.pages.count(op.vpn)) return Result::fail(Errno::efault);
   }
@@ -164,7 +166,7 @@ Result remap_one(State& s, const ops::Mremap& op) {
     auto dest = op.to ? op.to : highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
     at = *dest;
-    move_pages(next, op, kept, at);
+    move_pages(next, op, kept, at, s.hpage());
   } else if (op.new_pages <= op.old_pages) {
     next.pages.erase(next.pages.lower_bound(new_end), next.pages.lower_bound(old_end));
   } else if (extent_at(next, op.vpn)->end == old_end && new_end <= s.limits.address_space &&
@@ -174,10 +176,13 @@ Result remap_one(State& s, const ops::Mremap& op) {
     auto dest = highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
     at = *dest;
-    move_pages(next, op, kept, at);
+    move_pages(next, op, kept, at, s.hpage());
   }
   if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
   *proc = std::move(next);
+  // The range is one VMA now, whatever boundaries were there before (its growth is
+  // populated next, and fault-around looks at the VMA's extent).
+  proc->vma_cuts.erase(proc->vma_cuts.upper_bound(at), proc->vma_cuts.lower_bound(at + op.new_pages));
   free_unreachable(s);  // what the move replaced is gone before the growth is populated
   if (op.new_pages > op.old_pages && proc->pages.at(at).attrs.locked)
     populate(s, op.pid, at + op.old_pages, at + op.new_pages, false);

@@ -156,6 +156,9 @@ void tidy(State& s);
 // allocate in one call run it in between, as the kernel frees zapped pages at once.
 void free_unreachable(State& s);
 void zap(State& s, Pid pid, Vpn vpn);  // drop the PTE (the page stays mapped)
+// Frees the page tables whose range no VMA covers any more. Unmapping does this at
+// once, so a mapping put in the same place by the same call finds no table there.
+void free_uncovered_tables(Process& proc, uint64_t hpage);
 void split_folio(State& s, FrameId frame);
 void split_pmd(State& s, Pid pid, Vpn vpn);
 
@@ -165,14 +168,11 @@ enum class Access : uint8_t { read, write, unshare };
 ops::Result fault(State& s, Pid pid, Vpn vpn, Access access);
 ops::Result populate(State& s, Pid pid, Vpn start, Vpn end, bool stop_on_error);
 
-// ---- readahead and fault-around (readahead.cpp); off unless the limits say ----
-// After a page-cache miss of the file page mapped at (pid, vpn): reads the read-around
-// window into the cache.
-void read_around(State& s, Pid pid, Vpn vpn);
-// Reads [start, end) of the file (within its size) into the page cache.
-void read_into_cache(State& s, unsigned file, uint64_t start, uint64_t end);
+// ---- fault-around (fault_around.cpp); off unless the limits say ----
 // After a read fault of a file or shmem page: maps the cached pages of its window.
 void fault_around(State& s, Pid pid, Vpn vpn);
+// The page-cache frame of a file page, read in from disk if it is not cached yet.
+FrameId file_cache_frame(State& s, unsigned file, uint64_t pgoff);
 
 // ---- op handlers ----
 ops::Result do_fork(State& s, const ops::Fork& op);

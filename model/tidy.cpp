@@ -61,15 +61,19 @@ void track_page_tables(State& s) {
     Process& proc = entry.second;
     for (const auto& [vpn, page] : proc.pages)
       if (page.pte && !page.pte->pmd) proc.tables.insert(vpn & ~(h - 1));
-    std::erase_if(proc.tables, [&](Vpn base) {
-      auto it = proc.pages.lower_bound(base);
-      return it == proc.pages.end() || it->first >= base + h;
-    });
+    free_uncovered_tables(proc, h);
   }
 }
 
 
 }  // namespace
+
+void free_uncovered_tables(Process& proc, uint64_t hpage) {
+  std::erase_if(proc.tables, [&](Vpn base) {
+    auto it = proc.pages.lower_bound(base);
+    return it == proc.pages.end() || it->first >= base + hpage;
+  });
+}
 
 void zap(State& s, Pid pid, Vpn vpn) {
   if (Page* page = s.page(pid, vpn)) page->pte.reset();

@@ -22,9 +22,10 @@ struct Limits {
   // A read fault on a file or shmem page also maps the pages around it that are in the
   // page cache (the kernel's fault-around, 16 pages by default). 1: off.
   unsigned fault_around_pages = 1;
-  // A fault that misses a file's page cache reads this many pages around it into the
-  // cache (mmap read-around; read_ahead_kb / 4). 0: off, only the page itself.
-  uint64_t readahead_pages = 0;
+  // Every file page inside the file's size is in the page cache, always (the kernel
+  // oracle keeps the kernel's so, so that no fault waits for I/O). Only fault-around
+  // can tell; off: the cache holds what faults and writes brought in.
+  bool file_pages_cached = false;
   unsigned max_ops = 256;            // fuzz decoder: ops per input
 
   uint64_t hpage_pages() const { return uint64_t{1} << hpage_order; }

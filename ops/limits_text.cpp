@@ -47,7 +47,7 @@ constexpr std::array fields = {
     field<&Limits::max_pins>("max_pins"),
     field<&Limits::thp_always>("thp_always"),
     field<&Limits::fault_around_pages>("fault_around_pages"),
-    field<&Limits::readahead_pages>("readahead_pages"),
+    field<&Limits::file_pages_cached>("file_pages_cached"),
     field<&Limits::max_ops>("max_ops"),
 };
 
@@ -155,7 +155,6 @@ void validate_limits(const Limits& l) {
   require_in("fault_around_pages", l.fault_around_pages, 1, 512);
   if (l.fault_around_pages & (l.fault_around_pages - 1))
     refuse("fault_around_pages", l.fault_around_pages, "a power of two");
-  require_in("readahead_pages", l.readahead_pages, 0, mega);
   require_in("max_ops", l.max_ops, 0, mega);
 }
 

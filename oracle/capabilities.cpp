@@ -3,9 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -70,11 +68,6 @@ void probe_thp(Capabilities& caps) {
 void probe_files_dir(Capabilities& caps, const std::string& dir) {
   struct statfs fs {};
   if (statfs(dir.c_str(), &fs) == 0) caps.files_on_tmpfs = fs.f_type == tmpfs_magic;
-  struct stat st {};
-  if (stat(dir.c_str(), &st) != 0) return;
-  const std::string kb =
-      slurp(fmt::format("/sys/class/bdi/{}:{}/read_ahead_kb", major(st.st_dev), minor(st.st_dev)));
-  if (!kb.empty()) caps.readahead_pages = std::strtoull(kb.c_str(), nullptr, 10) * 1024 / page_size;
 }
 
 void probe_fault_around(Capabilities& caps) {
@@ -117,7 +110,7 @@ ops::Limits oracle_limits(const ops::Limits& trace, const Capabilities& caps) {
   l.swap_slots = caps.swap ? 1u << 20 : 0;
   l.thp_always = caps.thp_enabled == "always";
   l.fault_around_pages = caps.fault_around_pages;
-  l.readahead_pages = caps.readahead_pages;
+  l.file_pages_cached = true;  // Files::fill_page_cache() keeps it so
   return l;
 }
 
@@ -135,11 +128,11 @@ std::vector<std::string> describe(const Capabilities& caps, const ops::Limits& l
   if (!caps.pagemap_scan)
     out.push_back("not compared: zero page and PMD mapping (no PAGEMAP_SCAN: Linux older than 6.7)");
   out.push_back(fmt::format(
-      "model: hpage_order={} thp_always={} swap_slots={}{} fault_around_pages={}{} readahead_pages={}; "
+      "model: hpage_order={} thp_always={} swap_slots={}{} fault_around_pages={}{} file_pages_cached={}; "
       "frames, pages and VMAs per process unlimited",
       limits.hpage_order, int(limits.thp_always), limits.swap_slots, caps.swap ? "" : " (no swap)",
       limits.fault_around_pages, caps.fault_around_assumed ? " (assumed: the kernel default)" : "",
-      limits.readahead_pages));
+      int(limits.file_pages_cached)));
   if (caps.thp_enabled == "never") out.push_back("warning: THP is off (never); hugepage advice will differ");
   for (const std::string& size : caps.other_thp_sizes)
     out.push_back("warning: mTHP size " + size + " is enabled; the model has only PMD-sized large folios");

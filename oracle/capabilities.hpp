@@ -2,7 +2,7 @@
 // What this machine's kernel lets the oracle see and do, found out once per program:
 // whether pagemap shows frame numbers (root), whether /proc/kpagecount and
 // /proc/kpageflags can be read, whether PAGEMAP_SCAN exists, and the settings the
-// model must be told about (huge page size, THP mode, swap, fault-around, readahead).
+// model must be told about (huge page size, THP mode, swap, fault-around).
 
 #include <cstdint>
 #include <string>
@@ -25,7 +25,6 @@ struct Capabilities {
   bool ksm = false;             // /sys/kernel/mm/ksm exists
   unsigned fault_around_pages = 16;
   bool fault_around_assumed = true;  // debugfs not readable: the kernel's default
-  uint64_t readahead_pages = 0;      // of the files' file system
   bool files_on_tmpfs = false;
 
   // Frames (partition by PFN, mapcounts, flags) can be compared.
@@ -36,7 +35,7 @@ struct Capabilities {
 Capabilities probe_capabilities(const std::string& files_dir);
 
 // The limits the model runs with beside this kernel: the trace's, with the huge page
-// size, THP mode, swap, fault-around and readahead of the machine, and no limit the
+// size, THP mode, swap and fault-around of the machine, and no limit the
 // kernel does not enforce here (frames, pages and VMAs per process).
 ops::Limits oracle_limits(const ops::Limits& trace_limits, const Capabilities& caps);
 

@@ -5,8 +5,9 @@
 // one behind; the descriptors are all the oracle needs.
 //
 // Each page is written on its own (so the page cache holds small folios, as the model
-// has them), synced, and dropped from the page cache: the model starts with every
-// file on disk and nothing cached.
+// has them) and synced. The page cache is kept full (fill_page_cache() after every op):
+// a fault does not wait for a neighbour's I/O, so what fault-around maps would depend
+// on the disk's speed; with every page cached it does not (file_pages_cached).
 
 #include <sys/types.h>
 
@@ -38,6 +39,10 @@ class Files {
   // kernel's own answer.
   int write_page(unsigned f, uint64_t pgoff, uint64_t value) const;
   int truncate(unsigned f, uint64_t pages) const;
+
+  // Reads every page of every file, so that all are in the page cache (reclaim and
+  // truncation take pages out; a hole read in is a page of zeros).
+  void fill_page_cache() const;
 
  private:
   template <class Call>

@@ -197,8 +197,12 @@ KernelAnswer KernelOps::mremap(const ops::Mremap& o, const model::System& model,
   const std::string note = moves ? "MREMAP_FIXED to where the model moves it" : "MREMAP_FIXED to a free range";
   if (o.dontunmap) {
     if (moves) return moved_to(*dest, mremap_dontunmap, note);
-    // The model refuses it. With MREMAP_FIXED the kernel would take it for a plain move
-    // (several VMAs allowed), so it is asked as given: it refuses before it maps anything.
+    // No room in the region: the kernel would find some outside it.
+    if (where == Result::fail(Errno::enomem))
+      return skipped("MREMAP_DONTUNMAP with no free range in the region to move to");
+    // The model refuses it otherwise. With MREMAP_FIXED the kernel would take it for a
+    // plain move (several VMAs allowed), so it is asked as given, and it refuses (or not)
+    // before it maps anything.
     q.d = mremap_maymove | mremap_dontunmap;
     const Reply r = procs_.call(o.pid, q);
     if (r.ret < 0) return failed(r.err);

@@ -83,6 +83,7 @@ class Builder {
     for (uint64_t i = 0; i < n; ++i) {
       const ops::Vpn vpn = region_.vpn(v.start) + i;
       ops::PageObs page{pid, vpn, attrs_of(v, files_, i), PteState::none};
+      if (page.vma.locked) locked_.insert({pid, vpn});
       const PagemapEntry e = entries[i];
       const uint64_t cat = categories ? (*categories)[i] : 0;
       if (e.present()) {
@@ -152,7 +153,18 @@ class Builder {
         c.folio = folio_labels.try_emplace(head, unsigned(folio_labels.size() + 1)).first->second;
       }
     }
-    for (auto& [frame, c] : by_frame) view_.obs.frames.push_back(std::move(c));
+    for (auto& [frame, c] : by_frame) {
+      // PG_mlocked of a small folio is lazy in the kernel: a munlock and an mlock of the
+      // page in one call (mmap over a locked mapping of it) can leave it clear under a
+      // VM_LOCKED VMA, and MREMAP_DONTUNMAP clears VM_LOCKED without munlocking what
+      // stays mapped, leaving it set. Reclaim goes by the VMAs (it mlocks or munlocks
+      // what it meets), so a small folio counts as mlocked when a locked VMA maps it.
+      if (c.folio == 0 && caps_.frames()) {
+        c.mlocked = false;
+        for (const PageKey& k : c.pages) c.mlocked |= locked_.count(k) > 0;
+      }
+      view_.obs.frames.push_back(std::move(c));
+    }
   }
 
   void add_swap_classes() {
@@ -170,6 +182,7 @@ class Builder {
   std::vector<Mapped> mapped_;
   std::vector<uint64_t> values_;
   std::vector<std::pair<PageKey, uint64_t>> swapped_;
+  std::set<PageKey> locked_;  // pages in VM_LOCKED VMAs
   uint64_t next_own_ = 1;
 };
 

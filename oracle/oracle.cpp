@@ -58,6 +58,7 @@ class Run {
     Files files(kernel_limits_, dir_);
     Processes procs(files.fds());
     procs.start(&Region::empty_in_child, &region);
+    files.fill_page_cache();
     model::System model(out_.limits, differential());
     KernelOps kernel(procs, region, files, kernel_limits_);
     KernelView before = observe_kernel(procs, region, files, out_.caps);
@@ -78,6 +79,7 @@ class Run {
         continue;
       }
       ran_.push_back(op);
+      files.fill_page_cache();
       KernelView after = observe_kernel(procs, region, files, out_.caps);
       step.model = model.apply(op, before.layout, after.layout);
       out_.steps.push_back(step);

@@ -604,7 +604,7 @@ TEST(ScenarioErrors, ForkPastMaxProcesses_AnswersEagain) {
 
 }  // namespace
 
-TEST(ScenarioReadahead, FileReadFault_MapsTheCachedPagesOfItsWindowAndShmemOnlyExistingOnes) {
+TEST(ScenarioFaultAround, FileReadFault_MapsTheCachedPagesOfItsWindowAndShmemOnlyExistingOnes) {
   const Scenario s = replay_scenario("file-read-fault-around");
 
   const World& priv = s.at("private");
@@ -651,14 +651,7 @@ TEST(ScenarioMremap, ShrinkInPlace_UnmapsTheTailWhateverIsThere) {
   EXPECT_THAT(w.page(1, 0x2), Unmapped());
 }
 
-TEST(ScenarioReadahead, ExecMapping_ReadsAheadOnlyFromTheFaultOn) {
-  const Scenario s = replay_scenario("file-read-fault-around");
-  const World& w = s.at("exec");
-  EXPECT_THAT(w.page(1, 0xc1), StateIs(PteState::present));
-  EXPECT_THAT(w.page(1, 0xc0), StateIs(PteState::none));
-}
-
-TEST(ScenarioReadahead, ReadPastTheEndOfTheFile_StillFaultsAroundFirst) {
+TEST(ScenarioFaultAround, ReadPastTheEndOfTheFile_StillFaultsAroundFirst) {
   const Scenario s = replay_scenario("file-read-fault-around");
   const World& w = s.at("past-eof");
   for (Vpn v = 0x108; v < 0x110; ++v) EXPECT_THAT(w.page(1, v), StateIs(PteState::none));
@@ -712,4 +705,25 @@ TEST(ScenarioMremap, FixedMoveOfTheSameSize_MovesEveryVmaAndKeepsTheHoles) {
   EXPECT_THAT(w.page(1, 0x102), Unmapped());
   EXPECT_THAT(w.page(1, 0x103), VmaIs("file:0@0 shared r"));
   for (Vpn v : {0x0, 0x1, 0x3, 0x4}) EXPECT_THAT(w.page(1, v), Unmapped());
+}
+
+TEST(ScenarioMremap, Dontunmap_UnlocksTheWholeOldVma) {
+  const Scenario s = replay_scenario("mremap-dontunmap-shared-file");
+  const World& w = s.at("unlocked");
+  for (Vpn v = 0x20; v < 0x28; ++v) EXPECT_THAT(w.page(1, v), VmaIs("shmem@" + std::to_string(v - 0x20) + " shared rw"));
+  EXPECT_THAT(w.page(1, 0x100), VmaIs("shmem@2 shared rw locked"));
+  EXPECT_THAT(w.class_of(1, 0x20), IsFrame({.pages = {{1, 0x20}}, .kind = FrameKind::shmem}));
+}
+
+TEST(ScenarioThp, MmapOverTheOnlyVma_FreesItsPageTableSoAThpFaultGetsAPmd) {
+  const Scenario s = replay_scenario("mmap-over-frees-page-table");
+  EXPECT_THAT(s.at("huge").class_of(1, 0x5), IsFrame({.pages = {{1, 0x5}}, .value = 2, .pmd_mapped = true, .large_folio = true}));
+}
+
+TEST(ScenarioMremap, GrowInPlace_FaultsTheNewPartInAroundTheWholeVma) {
+  const Scenario s = replay_scenario("mremap-grow-in-place-is-one-vma");
+  const World& w = s.at("grown");
+  for (Vpn v = 0x0; v < 0x6; ++v)
+    EXPECT_THAT(w.class_of(2, v), IsFrame({.pages = {{2, v}}, .kind = FrameKind::file, .value = 2010 + v}));
+  EXPECT_THAT(w.page(2, 0x6), StateIs(PteState::none));
 }

@@ -57,14 +57,18 @@ void LimitsOptions::add_to(CLI::App& app) {
   add_number(app, "--max-ops", &L::max_ops, "fuzz decoder: ops per input");
   add_number(app, "--fault-around-pages", &L::fault_around_pages,
              "a file read fault maps the cached pages of its N-page window (1: off)");
-  add_number(app, "--readahead-pages", &L::readahead_pages,
-             "a file fault that misses the cache reads N pages around it (0: off)");
 
   CLI::Option* thp = app.add_flag("--thp-always,!--no-thp-always", given_.thp_always,
                                   "THP \"always\": huge pages without hugepage advice")
                          ->group(group);
   overrides_.push_back([this, thp](ops::Limits& l) {
     if (thp->count() > 0) l.thp_always = given_.thp_always;
+  });
+  CLI::Option* cached = app.add_flag("--file-pages-cached,!--no-file-pages-cached", given_.file_pages_cached,
+                                     "every file page inside the file is in the page cache, always")
+                            ->group(group);
+  overrides_.push_back([this, cached](ops::Limits& l) {
+    if (cached->count() > 0) l.file_pages_cached = given_.file_pages_cached;
   });
 }
 

@@ -170,7 +170,7 @@ void add_oracle_command(CLI::App& app, int& exit_code) {
       "and after every op compares what the kernel shows (/proc/PID/smaps, pagemap, "
       "/proc/kpagecount, /proc/kpageflags, values read by each process) with the model's "
       "observation. The model runs with this machine's huge page size, THP mode, swap, "
-      "fault-around and readahead. Ops the kernel cannot be asked for are skipped, with a note.\n"
+      "and fault-around. Ops the kernel cannot be asked for are skipped, with a note.\n"
       "Without root, only results, VMAs, PTE states and values are compared.\n"
       "Limits: defaults < the trace's `# limits:` line < flags, then the machine's settings.\n"
       "Exit: 0 no difference, 1 the kernel and the model differ, 2 usage, parse or limits error, "
