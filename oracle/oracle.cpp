@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <utility>
 #include <stdexcept>
 
 #include "check/compare.hpp"
@@ -153,6 +154,17 @@ std::vector<ops::Op> random_kernel_ops(uint64_t seed, const ops::Limits& world, 
 
 OracleRun run_oracle(const std::vector<ops::Op>& ops, const ops::Limits& trace_limits, const OracleOptions& options) {
   return Run(trace_limits, options).go(ops);
+}
+
+OracleRun run_oracle_confirmed(const std::vector<ops::Op>& ops, const ops::Limits& trace_limits,
+                               const OracleOptions& options) {
+  OracleRun run = run_oracle(ops, trace_limits, options);
+  if (!run.difference) return run;
+  const OracleRun again = run_oracle(ops, trace_limits, options);
+  if (!again.difference || again.difference->op_index != run.difference->op_index ||
+      again.difference->details != run.difference->details)
+    run.unconfirmed = std::exchange(run.difference, std::nullopt);
+  return run;
 }
 
 }  // namespace oracle

@@ -47,6 +47,9 @@ struct OracleRun {
   ops::Limits limits;  // the model's limits
   std::vector<OracleStep> steps;
   std::optional<check::Finding> difference;  // kind "kernel"; trace = ops run so far
+  // A difference that did not come back when the same ops ran again: something no op
+  // did (khugepaged collapsing a range, writeback) changed what the kernel showed.
+  std::optional<check::Finding> unconfirmed;
   size_t run() const;
   size_t skipped() const;
 };
@@ -66,5 +69,10 @@ const Capabilities& capabilities(const std::string& files_dir);
 // std::invalid_argument for limits it cannot run (a region too large).
 OracleRun run_oracle(const std::vector<ops::Op>& ops, const ops::Limits& trace_limits,
                      const OracleOptions& options);
+
+// run_oracle(), and a difference run once more: one that does not come back the same
+// is moved to `unconfirmed`, so that only differences the ops themselves cause count.
+OracleRun run_oracle_confirmed(const std::vector<ops::Op>& ops, const ops::Limits& trace_limits,
+                               const OracleOptions& options);
 
 }  // namespace oracle
