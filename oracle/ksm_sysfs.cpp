@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -48,19 +49,23 @@ ops::Result run_ksm() {
     write_setting("sleep_millisecs", "0");
     write_setting("run", "1");
     // A page merges only once its checksum held over a whole scan, so the fixpoint is
-    // two full scans after the last change.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    uint64_t last_change_scan = number("full_scans");
-    uint64_t shared = number("pages_shared"), sharing = number("pages_sharing");
-    while (number("full_scans") < last_change_scan + 3) {
-      if (std::chrono::steady_clock::now() > deadline) throw OracleError("ksmd did not settle within 20 s");
+    // two full scans after the last change. With nothing mergeable anywhere ksmd does
+    // not scan at all: then it is settled once nothing has moved for a while.
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::seconds(20);
+    auto counters = [] {
+      return std::array{number("full_scans"), number("pages_scanned"), number("pages_shared"), number("pages_sharing")};
+    };
+    auto last = counters();
+    uint64_t last_change_scan = last[0];
+    auto quiet_since = clock::now();
+    while (last[0] < last_change_scan + 3 && clock::now() - quiet_since < std::chrono::milliseconds(300)) {
+      if (clock::now() > deadline) throw OracleError("ksmd did not settle within 20 s");
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      const uint64_t now_shared = number("pages_shared"), now_sharing = number("pages_sharing");
-      if (now_shared != shared || now_sharing != sharing) {
-        shared = now_shared;
-        sharing = now_sharing;
-        last_change_scan = number("full_scans");
-      }
+      const auto now = counters();
+      if (now != last) quiet_since = clock::now();
+      if (now[2] != last[2] || now[3] != last[3]) last_change_scan = now[0];
+      last = now;
     }
   } catch (...) {
     restore();

@@ -8,7 +8,10 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +29,7 @@
 #include "oracle/kernel_view.hpp"
 #include "oracle/oracle.hpp"
 #include "oracle/procfs.hpp"
+#include "oracle/processes.hpp"
 #include "tools/replay.hpp"
 
 namespace {
@@ -221,6 +225,29 @@ TEST(OracleRun, FindsAResultTheModelGetsWrong) {
   const oracle::OracleRun run = run_trace_text("fwrite 0 5 1\n", options);
   ASSERT_TRUE(run.difference);
   EXPECT_NE(finding_text(run).find("result: model EFBIG  kernel ok"), std::string::npos) << finding_text(run);
+}
+
+}  // namespace
+
+namespace {
+
+void nothing(void*) {}
+
+bool gone(pid_t pid) { return kill(pid, 0) == -1 && errno == ESRCH; }
+
+TEST(OracleProcesses, EveryProcessIsGoneWhenTheRunEnds_OrphansIncluded) {
+  if (auto why = oracle_unavailable()) GTEST_SKIP() << "no kernel oracle here: " << *why;
+  std::vector<pid_t> real;
+  {
+    oracle::Processes procs({});
+    procs.start(&nothing, nullptr);
+    ASSERT_EQ(procs.fork(1, 2), 0);
+    ASSERT_EQ(procs.fork(2, 3), 0);
+    procs.exit(2);  // 3 is an orphan now
+    for (const auto& [pid, r] : procs.real_pids()) real.push_back(r);
+    ASSERT_EQ(real.size(), 2u);
+  }
+  for (pid_t pid : real) EXPECT_TRUE(gone(pid)) << "process " << pid << " is still there";
 }
 
 }  // namespace
