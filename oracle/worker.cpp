@@ -104,17 +104,19 @@ struct Worker {
   void serve(const Request& q, int passed_fd) {
     reply = Reply{};
     switch (q.command) {
+      // Raw system calls: a sanitizer's interceptors would get in the way (ASan makes
+      // mlock a no-op, for one).
       case Command::mmap: {
-        void* p = mmap(reinterpret_cast<void*>(q.a), q.b, int(q.c), int(q.d), q.fd, off_t(q.e));
-        set_result(reply, p == MAP_FAILED ? -1 : 0);
+        const long p = syscall(SYS_mmap, q.a, q.b, q.c, q.d, q.fd, q.e);
+        set_result(reply, p == -1 ? -1 : 0);
         break;
       }
-      case Command::munmap: set_result(reply, munmap(reinterpret_cast<void*>(q.a), q.b)); break;
-      case Command::mprotect: set_result(reply, mprotect(reinterpret_cast<void*>(q.a), q.b, int(q.c))); break;
+      case Command::munmap: set_result(reply, syscall(SYS_munmap, q.a, q.b)); break;
+      case Command::mprotect: set_result(reply, syscall(SYS_mprotect, q.a, q.b, q.c)); break;
       case Command::mremap: set_result(reply, syscall(SYS_mremap, q.a, q.b, q.c, q.d, q.e)); break;
-      case Command::mlock: set_result(reply, mlock(reinterpret_cast<void*>(q.a), q.b)); break;
-      case Command::munlock: set_result(reply, munlock(reinterpret_cast<void*>(q.a), q.b)); break;
-      case Command::madvise: set_result(reply, madvise(reinterpret_cast<void*>(q.a), q.b, int(q.c))); break;
+      case Command::mlock: set_result(reply, syscall(SYS_mlock, q.a, q.b)); break;
+      case Command::munlock: set_result(reply, syscall(SYS_munlock, q.a, q.b)); break;
+      case Command::madvise: set_result(reply, syscall(SYS_madvise, q.a, q.b, q.c)); break;
       case Command::load: reply.fault = guarded_load(q.a, &reply.value); break;
       case Command::store: reply.fault = guarded_store(q.a, q.b); break;
       case Command::move_page: {

@@ -724,6 +724,6 @@ TEST(ScenarioMremap, GrowInPlace_FaultsTheNewPartInAroundTheWholeVma) {
   const Scenario s = replay_scenario("mremap-grow-in-place-is-one-vma");
   const World& w = s.at("grown");
   for (Vpn v = 0x0; v < 0x6; ++v)
-    EXPECT_THAT(w.class_of(2, v), IsFrame({.pages = {{2, v}}, .kind = FrameKind::file, .value = 2010 + v}));
+    EXPECT_THAT(w.class_of(2, v), IsFrame({.pages = {{2, v}}, .kind = FrameKind::file, .value = 2010 + v, .mlocked = true}));
   EXPECT_THAT(w.page(2, 0x6), StateIs(PteState::none));
 }
