@@ -13,6 +13,7 @@
 #include "impl/mmap.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/vmscan.hpp"
+#include "ops/overloaded.hpp"
 
 namespace impl {
 namespace {
@@ -20,10 +21,7 @@ namespace {
 using ops::Errno;
 using ops::Result;
 
-template <class... F>
-struct overloaded : F... { using F::operator()...; };
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
+using ops::overloaded;
 
 AddressSpace* new_file(Kernel& k, unsigned id) {
   AddressSpace* f = k.spaces.alloc();

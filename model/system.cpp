@@ -6,14 +6,12 @@
 #include <fmt/format.h>
 
 #include "model/state.hpp"
+#include "ops/overloaded.hpp"
 
 namespace model {
 namespace {
 
-template <class... F>
-struct overloaded : F... { using F::operator()...; };
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
+using ops::overloaded;
 
 ops::Result dispatch(State& s, const ops::Op& op) {
   return std::visit(

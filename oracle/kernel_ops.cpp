@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "oracle/ksm_sysfs.hpp"
+#include "ops/overloaded.hpp"
 
 namespace oracle {
 namespace {
@@ -16,10 +17,7 @@ namespace {
 using ops::Errno;
 using ops::Result;
 
-template <class... F>
-struct overloaded : F... { using F::operator()...; };
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
+using ops::overloaded;
 
 constexpr uint64_t mremap_maymove = 1, mremap_fixed = 2, mremap_dontunmap = 4;
 constexpr int madv_collapse = 25;  // Linux 6.1; older C headers lack it

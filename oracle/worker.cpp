@@ -42,27 +42,30 @@ void install_fault_handlers() {
 
 Fault fault_of(int sig) { return sig == SIGBUS ? Fault::sigbus : Fault::segv; }
 
-// The deliberate access is the point: sanitizers must not instrument it.
-__attribute__((no_sanitize("address", "undefined"))) Fault guarded_load(uint64_t addr, uint64_t* value) {
+// Runs one load or store, catching the fault it may raise. The deliberate access is the
+// point: sanitizers must not instrument it.
+template <class Access>
+__attribute__((no_sanitize("address", "undefined"))) Fault guarded(Access access) {
   fault_armed = 1;
   if (int sig = sigsetjmp(fault_jump, 1); sig != 0) {
     fault_armed = 0;
     return fault_of(sig);
   }
-  *value = *reinterpret_cast<volatile uint64_t*>(addr);
+  access();
   fault_armed = 0;
   return Fault::none;
 }
 
+__attribute__((no_sanitize("address", "undefined"))) Fault guarded_load(uint64_t addr, uint64_t* value) {
+  return guarded([&]() __attribute__((no_sanitize("address", "undefined"))) {
+    *value = *reinterpret_cast<volatile uint64_t*>(addr);
+  });
+}
+
 __attribute__((no_sanitize("address", "undefined"))) Fault guarded_store(uint64_t addr, uint64_t value) {
-  fault_armed = 1;
-  if (int sig = sigsetjmp(fault_jump, 1); sig != 0) {
-    fault_armed = 0;
-    return fault_of(sig);
-  }
-  *reinterpret_cast<volatile uint64_t*>(addr) = value;
-  fault_armed = 0;
-  return Fault::none;
+  return guarded([&]() __attribute__((no_sanitize("address", "undefined"))) {
+    *reinterpret_cast<volatile uint64_t*>(addr) = value;
+  });
 }
 
 // One request, and the descriptor that came with it (a fork's child socket), or -1.
