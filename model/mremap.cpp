@@ -1,7 +1,8 @@
 // mremap with MREMAP_MAYMOVE, optionally MREMAP_FIXED ("to") and MREMAP_DONTUNMAP.
 // Pages move with their PTEs; a moved VMA keeps its page offset and anon_vma. The
 // result is the range's new vpn. Where a move needs a place, the model takes the
-// highest free range, as a top-down mmap layout would.
+// highest free range, as a top-down mmap layout would. A range that moves has its KSM
+// pages broken first, as the kernel's prep_move_vma does.
 
 #include "model/state.hpp"
 
@@ -70,22 +71,21 @@ Result validate(const State& s, const ops::Mremap& op) {
   return Result::ok();
 }
 
-}  // namespace
-
-Result do_mremap(State& s, const ops::Mremap& op) {
-  Process* proc = s.proc(op.pid);
-  if (!proc) return Result::fail(Errno::esrch);
-  if (Result r = validate(s, op); r.kind != Result::Kind::ok) return r;
-  Process next = *proc;
+// The address space after the op, in `next`, and where the range starts (`at`), or
+// why it fails (changing nothing). `moves`: whether the range moves.
+Result plan(const State& s, const Process& proc, const ops::Mremap& op, Process& next, Vpn& at, bool& moves) {
+  next = proc;
   const uint64_t kept = std::min(op.old_pages, op.new_pages);
   const Vpn old_end = op.vpn + op.old_pages, new_end = op.vpn + op.new_pages;
-  Vpn at = op.vpn;
+  at = op.vpn;
+  moves = false;
   if (op.to || op.dontunmap) {
     next.pages.erase(next.pages.lower_bound(op.vpn + kept), next.pages.lower_bound(old_end));
     auto dest = op.to ? op.to : highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
     at = *dest;
     move_pages(next, op, kept, at);
+    moves = true;
   } else if (op.new_pages <= op.old_pages) {
     next.pages.erase(next.pages.lower_bound(new_end), next.pages.lower_bound(old_end));
   } else if (extent_at(next, op.vpn)->end == old_end && new_end <= s.limits.address_space &&
@@ -96,8 +96,29 @@ Result do_mremap(State& s, const ops::Mremap& op) {
     if (!dest) return Result::fail(Errno::enomem);
     at = *dest;
     move_pages(next, op, kept, at);
+    moves = true;
   }
   if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
+  return Result::ok();
+}
+
+}  // namespace
+
+Result do_mremap(State& s, const ops::Mremap& op) {
+  Process* proc = s.proc(op.pid);
+  if (!proc) return Result::fail(Errno::esrch);
+  if (Result r = validate(s, op); r.kind != Result::Kind::ok) return r;
+  Process next;
+  Vpn at = op.vpn;
+  bool moves = false;
+  if (Result r = plan(s, *proc, op, next, at, moves); r.kind != Result::Kind::ok) return r;
+  if (moves && proc->pages.at(op.vpn).attrs.mergeable) {
+    // KSM pages found by rmap at the addresses they were merged at must not move; on
+    // ENOMEM the pages broken so far stay broken and nothing else changes.
+    const Vpn kept_end = op.vpn + std::min(op.old_pages, op.new_pages);
+    if (unmerge_range(s, op.pid, op.vpn, kept_end).kind != Result::Kind::ok) return Result::fail(Errno::enomem);
+    plan(s, *proc, op, next, at, moves);  // once more, over the copies
+  }
   *proc = std::move(next);
   free_unreachable(s);  // what the move replaced is gone before the growth is populated
   if (op.new_pages > op.old_pages && proc->pages.at(at).attrs.locked)
