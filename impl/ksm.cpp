@@ -232,15 +232,18 @@ bool scan_mm(Kernel& k, KsmMmSlot* slot) {
 
 }  // namespace
 
+bool ksm_full_scan(Kernel& k) {
+  bool changed = false;
+  const std::vector<KsmMmSlot*> slots = k.ksm.mm_list;  // nothing registers or exits meanwhile
+  for (KsmMmSlot* slot : slots) changed |= scan_mm(k, slot);
+  k.ksm.root_unstable_tree.clear();  // rebuilt from scratch by every full scan
+  k.ksm.full_scans++;
+  return changed;
+}
+
 Result ksm_run(Kernel& k) {
-  for (int scan = 0; scan < max_full_scans; ++scan) {
-    bool changed = false;
-    const std::vector<KsmMmSlot*> slots = k.ksm.mm_list;  // nothing registers or exits meanwhile
-    for (KsmMmSlot* slot : slots) changed |= scan_mm(k, slot);
-    k.ksm.root_unstable_tree.clear();  // rebuilt from scratch by every full scan
-    k.ksm.full_scans++;
-    if (!changed) return Result::ok();
-  }
+  for (int scan = 0; scan < max_full_scans; ++scan)
+    if (!ksm_full_scan(k)) return Result::ok();
   throw std::logic_error(fmt::format("ksm: no fixpoint after {} full scans", max_full_scans));
 }
 

@@ -32,7 +32,10 @@
 namespace impl {
 
 // ---- the `ksm` op (ksm.cpp) ----
-ops::Result ksm_run(Kernel& k);
+ops::Result ksm_run(Kernel& k);  // full scans until one changes nothing
+// One full scan of every registered mm (ksm_do_scan over all of them), with a fresh
+// unstable tree; whether it changed anything (a checksum, a merge, an rmap item).
+bool ksm_full_scan(Kernel& k);
 
 // ---- registration and teardown (ksm_rmap.cpp) ----
 void ksm_enter(Kernel& k, MmStruct* mm);                     // __ksm_enter; no-op if registered
