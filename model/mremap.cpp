@@ -117,7 +117,7 @@ Result do_mremap(State& s, const ops::Mremap& op) {
     // ENOMEM the pages broken so far stay broken and nothing else changes.
     const Vpn kept_end = op.vpn + std::min(op.old_pages, op.new_pages);
     if (unmerge_range(s, op.pid, op.vpn, kept_end).kind != Result::Kind::ok) return Result::fail(Errno::enomem);
-    plan(s, *proc, op, next, at, moves);  // once more, over the copies
+    if (Result r = plan(s, *proc, op, next, at, moves); r.kind != Result::Kind::ok) return r;  // over the copies
   }
   *proc = std::move(next);
   free_unreachable(s);  // what the move replaced is gone before the growth is populated
