@@ -66,7 +66,7 @@ struct Ksm {
 
   // Counters, as /sys/kernel/mm/ksm shows them.
   uint64_t full_scans = 0;
-  uint64_t pages_merged = 0;  // PTEs that came to map a KSM page by a merge
+  uint64_t pages_merged = 0;  // rmap items a merge put on a stable node (forks given one not counted)
 };
 
 }  // namespace impl
