@@ -35,6 +35,10 @@ struct Bugs {
   // swap cache, so two processes that shared a swapped page no longer share it.
   bool swapin_skips_swap_cache = false;
 
+  // rmap_walk_ksm skips the rmap items whose mm is not the first item's: a KSM page
+  // merged across processes loses sight of every other process's mappings.
+  bool ksm_rmap_walk_skips_other_processes = false;
+
   bool operator==(const Bugs&) const = default;
 };
 
@@ -47,6 +51,7 @@ inline const std::vector<std::pair<std::string_view, bool Bugs::*>>& bug_names()
       {"reclaim_ignores_mlock", &Bugs::reclaim_ignores_mlock},
       {"buddy_merge_wrong_buddy", &Bugs::buddy_merge_wrong_buddy},
       {"swapin_skips_swap_cache", &Bugs::swapin_skips_swap_cache},
+      {"ksm_rmap_walk_skips_other_processes", &Bugs::ksm_rmap_walk_skips_other_processes},
   };
   return names;
 }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "impl/ksm.hpp"
 #include "impl/lru.hpp"
 #include "impl/swap.hpp"
 #include "impl/vmscan.hpp"
@@ -29,6 +30,7 @@ void folio_put(Kernel& k, Folio* folio, int refs) {
   folio->refcount -= refs;
   if (folio->refcount > 0) return;
   if (folio->refcount < 0) throw std::logic_error(fmt::format("folio {} refcount went negative", folio->id));
+  if (folio->ksm()) ksm_folio_freed(k, folio);  // its stable node is pruned with it
   folio_del_lru(k, folio);
   for (pfn_t p = folio->pfn; p < folio->pfn + folio->nr_pages(); ++p) k.mem_map[p] = Page{};
   k.frames.free(folio->pfn, folio->order, k.cpu);

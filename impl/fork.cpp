@@ -7,6 +7,7 @@
 
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
+#include "impl/ksm.hpp"
 #include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
@@ -96,6 +97,7 @@ Result do_fork(Kernel& k, MmStruct* parent) {
   if (pages_to_copy_now(k, parent) > k.frames.free_frames()) return Result::fail(Errno::enomem);
   MmStruct* child = mm_alloc(k, *pid);
   LockGuard child_lock(k.locks, child->mmap_lock, LockMode::write);
+  ksm_fork(k, parent, child);
   for (const auto& [start, vma] : parent->mm_mt) {
     if (vma->flags & VM_DONTCOPY) continue;
     Vma* tmp = vma_create(k, child, vma->start, vma->end, vma->pgoff, vma->flags & ~VM_LOCKED, vma->file);
@@ -113,6 +115,7 @@ void exit_mmap(Kernel& k, MmStruct* mm) {
     zap_page_range(k, vma, vma->start, vma->end);
     vma_remove(k, vma);
   }
+  ksm_exit(k, mm);
   k.tasks.erase(mm->pid);
   k.mms.free(mm);
 }

@@ -9,6 +9,7 @@
 
 #include "impl/folio.hpp"
 #include "impl/kernel.hpp"
+#include "impl/ksm.hpp"
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/swap.hpp"
@@ -101,6 +102,7 @@ void check_vmas(Kernel& k, Report& out) {
 
 // Every mapped page: rmap must be able to find this mapping from the folio.
 void check_mapping_reachable(Vma* v, Vpn vpn, Folio* folio, pfn_t pfn, Report& out) {
+  if (folio->ksm()) return;  // through its stable node instead: check_ksm
   uint64_t index = folio->index + (pfn - folio->pfn);
   if (folio->anon()) {
     if (folio->anon_vma->freed)
@@ -189,6 +191,7 @@ std::vector<std::string> Kernel::check_invariants() {
   check_page_cache(*this, out);
   check_lru(*this, out);
   check_swap(*this, out);
+  check_ksm(*this, out);
   for (const auto& v : locks.violations()) out.push_back(v);
   if (!locks.idle()) out.push_back(fmt::format("{} locks still held after the op", locks.held()));
   return out;

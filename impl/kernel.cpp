@@ -8,6 +8,7 @@
 #include "impl/filemap.hpp"
 #include "impl/fork.hpp"
 #include "impl/gup.hpp"
+#include "impl/ksm.hpp"
 #include "impl/memory.hpp"
 #include "impl/migrate.hpp"
 #include "impl/mmap.hpp"
@@ -95,9 +96,9 @@ Kernel::~Kernel() = default;
 
 bool Kernel::supports(const ops::Op& op, const ops::Limits& limits) {
   if (limits.thp_always) return false;
-  // Fault-around and readahead are model rules for the kernel oracle only.
+  // Fault-around and a full page cache are model rules for the kernel oracle only.
   if (limits.fault_around_pages > 1 || limits.file_pages_cached) return false;
-  if (std::holds_alternative<ops::Ksm>(op) || std::holds_alternative<ops::Split>(op)) return false;
+  if (std::holds_alternative<ops::Split>(op)) return false;
   if (auto* m = std::get_if<ops::Madvise>(&op))
     return m->advice != ops::Advice::collapse && m->advice != ops::Advice::hugepage;
   return true;
@@ -145,6 +146,7 @@ Result Kernel::apply(const ops::Op& op) {
             return Result::ok();
           },
           [&](const ops::Migrate& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_migrate(k, mm, o.vpn); }); },
+          [&](const ops::Ksm&) { return ksm_run(k); },
           [&](const auto&) { return Result::fail(Errno::einval); },  // filtered out by supports()
       },
       op);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "impl/bugs.hpp"
+#include "impl/ksm_types.hpp"
 #include "impl/lru.hpp"
 #include "impl/mm_types.hpp"
 #include "impl/page_alloc.hpp"
@@ -36,8 +37,8 @@ class Kernel {
   Kernel& operator=(const Kernel&) = delete;
   ~Kernel();
 
-  // Whether this implementation handles the op yet (KSM and THP, with their ops and
-  // the thp_always limit, are added by later work).
+  // Whether this implementation handles the op yet (THP, with its ops and the
+  // thp_always limit, is added by later work).
   static bool supports(const ops::Op& op, const ops::Limits& limits);
 
   ops::Result apply(const ops::Op& op);
@@ -75,6 +76,7 @@ class Kernel {
   LruVec lruvec;
   SwapInfo swap;
   std::vector<ops::ReclaimFact> reclaim_facts;
+  Ksm ksm;  // KSM's mm slots, rmap items, stable nodes and trees (impl/ksm.hpp)
   uint64_t op_seq = 0;  // ops applied so far; the current one's number while it runs
   unsigned cpu = 0;     // the CPU the current op runs on: its pid's, or alternating
   LockTracker locks;

@@ -3,6 +3,7 @@
 // EINVAL; a hole is reported as ENOMEM after the rest is done.
 
 #include "impl/folio.hpp"
+#include "impl/ksm.hpp"
 #include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
@@ -54,7 +55,7 @@ void madvise_free(Kernel& k, Vma* vma, Vpn start, Vpn end) {
     Folio* folio = pfn_folio(k, pte->pfn);
     // A folio still caching a slot other PTEs name cannot give up its swap copy
     // (folio_free_swap fails): it is left as it is.
-    if (!folio->anon() || folio_mapcount(k, folio) != 1 || folio->swap) continue;
+    if (!folio->anon() || folio->ksm() || folio_mapcount(k, folio) != 1 || folio->swap) continue;
     LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
     folio->lazyfree = true;
     pte->dirty = false;
@@ -122,6 +123,10 @@ Result do_madvise(Kernel& k, MmStruct* mm, const ops::Madvise& op) {
   if (op.pages == 0) return Result::ok();
   if (!in_address_space(k, op.vpn, op.pages)) return Result::fail(Errno::enomem);
   const Vpn end = op.vpn + op.pages;
+  // MADV_UNMERGEABLE breaks the KSM pages of the whole range before any VMA loses
+  // VM_MERGEABLE; without a frame for a copy nothing loses it (as the model does).
+  if (op.advice == Advice::unmergeable && ksm_unmerge_range(k, mm, op.vpn, end).kind != Result::Kind::ok)
+    return Result::fail(Errno::eagain);
   bool hole = false;
   for (Vpn v = op.vpn; v < end;) {
     Vma* vma = find_vma(mm, v);
@@ -137,6 +142,7 @@ Result do_madvise(Kernel& k, MmStruct* mm, const ops::Madvise& op) {
     if (Result r = advise_vma(k, vma, v, stop, op.advice); r.kind != Result::Kind::ok) return r;
     v = stop;
   }
+  if (op.advice == Advice::mergeable) ksm_enter(k, mm);  // __ksm_enter: KSM scans this mm from now on
   return hole ? Result::fail(Errno::enomem) : Result::ok();
 }
 

@@ -2,6 +2,7 @@
 
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
+#include "impl/ksm.hpp"
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
@@ -42,16 +43,24 @@ Result map_new_anon(Kernel& k, Vma* vma, Vpn vpn, uint64_t value, bool write) {
 // reference becomes the PTE's.
 void map_anon_folio(Kernel& k, Vma* vma, Vpn vpn, Folio* folio, bool write) {
   MmStruct* mm = vma->mm;
-  LockGuard ptl(k.locks, pte_lockptr(mm, vpn), LockMode::write);
-  Pte& pte = pte_alloc(mm, vpn);
-  if (pte.kind == Pte::Kind::present) {
-    Folio* old = pfn_folio(k, pte.pfn);
-    folio_remove_rmap_pte(k, old, pte.pfn, vma);
-    folio_put(k, old);
+  Folio* old_ksm = nullptr;  // a KSM page's rmap item goes once the PTL is dropped
+  {
+    LockGuard ptl(k.locks, pte_lockptr(mm, vpn), LockMode::write);
+    Pte& pte = pte_alloc(mm, vpn);
+    if (pte.kind == Pte::Kind::present) {
+      Folio* old = pfn_folio(k, pte.pfn);
+      folio_remove_rmap_pte(k, old, pte.pfn, vma);
+      if (old->ksm()) old_ksm = old;
+      else folio_put(k, old);
+    }
+    folio_add_new_anon_rmap(k, folio, vma, vpn);
+    folio_add_lru(k, folio);
+    pte = Pte{Pte::Kind::present, folio->pfn, 0, write, write, true};
   }
-  folio_add_new_anon_rmap(k, folio, vma, vpn);
-  folio_add_lru(k, folio);
-  pte = Pte{Pte::Kind::present, folio->pfn, 0, write, write, true};
+  if (old_ksm) {
+    ksm_pte_unmapped(k, vma, vpn, old_ksm);
+    folio_put(k, old_ksm);
+  }
 }
 
 // do_cow_fault: a write to an unmapped page of a private file mapping. The copy is
@@ -75,7 +84,13 @@ Result do_cow_fault(Kernel& k, Vma* vma, Vpn vpn) {
 Result do_swap_page(Kernel& k, Vma* vma, Vpn vpn) {
   const uint64_t slot = pte_offset(vma->mm, vpn)->slot;
   Folio* folio = k.bugs.swapin_skips_swap_cache ? nullptr : swap_cache_get_folio(k, slot);
-  const bool fresh = !folio;
+  if (folio && ksm_swapin_needs_copy(k, folio, slot)) {  // ksm_might_need_to_copy
+    folio->touched = k.op_seq;
+    Result r = map_new_anon(k, vma, vpn, k.page(folio->pfn).value, false);
+    if (r.kind == Result::Kind::ok) swap_free(k, slot);
+    return r;
+  }
+  const bool fresh = !folio, first_map = fresh || ksm_swapin_reanchor(k, folio, slot);
   if (fresh) {
     folio = vma_alloc_folio(k, 0);
     if (!folio) return Result::fail(Errno::enomem);
@@ -87,8 +102,8 @@ Result do_swap_page(Kernel& k, Vma* vma, Vpn vpn) {
   folio->touched = k.op_seq;
   const bool exclusive = k.swap.swap_map.at(slot) == 1 && folio_mapcount(k, folio) == 0;
   LockGuard ptl(k.locks, pte_lockptr(vma->mm, vpn), LockMode::write);
-  if (fresh && exclusive) folio_add_new_anon_rmap(k, folio, vma, vpn);
-  else if (fresh) folio_add_shared_anon_rmap(k, folio, vma, vpn);
+  if (first_map && exclusive) folio_add_new_anon_rmap(k, folio, vma, vpn);
+  else if (first_map) folio_add_shared_anon_rmap(k, folio, vma, vpn);
   else folio_add_rmap_pte(k, folio, folio->pfn, vma);
   if (fresh) folio_add_lru(k, folio);  // the allocation reference is the PTE's
   k.page(folio->pfn).anon_exclusive = exclusive;
@@ -119,8 +134,10 @@ Result do_file_fault(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
   return Result::ok();
 }
 
-// Whether a write may reuse the anon page in place: nothing but this PTE holds it.
+// Whether a write may reuse the anon page in place: nothing but this PTE holds it. A
+// KSM page never: others may map it at any time.
 bool wp_can_reuse_anon_folio(const Folio* folio) {
+  if (folio->ksm()) return false;
   if (folio->nr_pages() > 1) return false;  // large folios come with THP support
   return folio->refcount == 1;
 }
@@ -186,6 +203,8 @@ Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind) {
   return do_wp_page(k, vma, vpn, kind);
 }
 
+Result handle_unshare_fault(Kernel& k, Vma* vma, Vpn vpn) { return do_wp_page(k, vma, vpn, FaultKind::unshare); }
+
 Result populate_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, bool stop_on_error) {
   Vpn v = start;
   while (v < end) {
@@ -217,17 +236,25 @@ void zap_page_range(Kernel& k, Vma* vma, Vpn start, Vpn end) {
   for (Vpn v = start; v < end; ++v) {
     PteTable* table = pte_table(mm, v);
     if (!table) continue;
-    LockGuard ptl(k.locks, table->ptl, LockMode::write);
-    Pte& pte = table->ptes[v % mm->pmd_pages];
-    const Pte old = pte;
-    pte = Pte{};
-    if (old.kind == Pte::Kind::present) {
-      Folio* folio = pfn_folio(k, old.pfn);
-      if (old.dirty && !folio->anon()) folio->dirty = true;
-      folio_remove_rmap_pte(k, folio, old.pfn, vma);
-      folio_put(k, folio);
-    } else if (old.kind == Pte::Kind::swap) {
-      swap_free(k, old.slot);  // free_swap_and_cache
+    Folio* ksm_folio = nullptr;  // a KSM page's rmap item goes once the PTL is dropped
+    {
+      LockGuard ptl(k.locks, table->ptl, LockMode::write);
+      Pte& pte = table->ptes[v % mm->pmd_pages];
+      const Pte old = pte;
+      pte = Pte{};
+      if (old.kind == Pte::Kind::present) {
+        Folio* folio = pfn_folio(k, old.pfn);
+        if (old.dirty && !folio->anon()) folio->dirty = true;
+        folio_remove_rmap_pte(k, folio, old.pfn, vma);
+        if (folio->ksm()) ksm_folio = folio;
+        else folio_put(k, folio);
+      } else if (old.kind == Pte::Kind::swap) {
+        swap_free(k, old.slot);  // free_swap_and_cache
+      }
+    }
+    if (ksm_folio) {
+      ksm_pte_unmapped(k, vma, v, ksm_folio);
+      folio_put(k, ksm_folio);
     }
   }
 }

@@ -12,6 +12,10 @@ enum class FaultKind : uint8_t { read, write, unshare };
 // Resolves a fault at vpn; ok when the PTE now maps what the access needs.
 ops::Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind);
 
+// An unshare fault on the present PTE at vpn, without a user fault's access checks
+// (FAULT_FLAG_REMOTE | FAULT_FLAG_UNSHARE): how break_ksm gets an exclusive copy.
+ops::Result handle_unshare_fault(Kernel& k, Vma* vma, Vpn vpn);
+
 // Faults in [start, end) the way MAP_POPULATE and mlock do.
 ops::Result populate_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, bool stop_on_error);
 

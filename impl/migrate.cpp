@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "impl/folio.hpp"
+#include "impl/ksm.hpp"
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
@@ -75,6 +76,7 @@ void migrate_folio(Kernel& k, Folio* src, Folio* dst) {
   dst->referenced = src->referenced;
   try_to_migrate(k, src);
   move_cache_entries(k, src, dst);
+  folio_migrate_ksm(k, dst, src);  // a KSM page stays one: its stable node names dst now
   const LruList list = src->lru;
   folio_add_lru(k, dst);
   if (list != LruList::none && !dst->mlocked()) lru_move(k, dst, list);

@@ -45,6 +45,7 @@ struct Object {
 
 struct AddressSpace;
 struct AnonVma;
+struct KsmStableNode;
 struct MmStruct;
 struct Vma;
 
@@ -55,9 +56,11 @@ inline constexpr unsigned nr_lru_lists = 6;  // indexable by LruList; "none" is 
 struct Folio : Object {
   pfn_t pfn = 0;        // of the head page
   unsigned order = 0;
-  // folio->mapping: an anon_vma for anon folios, an address_space for file and shmem.
+  // folio->mapping: an anon_vma for anon folios, an address_space for file and shmem,
+  // the stable node for KSM folios (which count as anon, as PageAnon does).
   AnonVma* anon_vma = nullptr;
   AddressSpace* mapping = nullptr;
+  KsmStableNode* stable_node = nullptr;
   uint64_t index = 0;   // anon: linear page index at first map; file: page offset
   int refcount = 0;     // _refcount
   unsigned pincount = 0;
@@ -79,7 +82,8 @@ struct Folio : Object {
   uint64_t touched = 0;
 
   unsigned nr_pages() const { return 1u << order; }
-  bool anon() const { return anon_vma != nullptr; }
+  bool anon() const { return anon_vma != nullptr || stable_node != nullptr; }
+  bool ksm() const { return stable_node != nullptr; }
   bool mlocked() const { return mlock_count > 0; }
   // Anon and shmem memory goes to swap; file memory is written back.
   bool swapbacked() const;

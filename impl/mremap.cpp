@@ -6,9 +6,13 @@
 // move whenever the destination VMA does not sort after the source in the rmap trees
 // (its pgoff is not greater): an rmap walk could otherwise visit the destination
 // before the PTE arrives and the source after it left, and miss the page.
+//
+// KSM pages in a range that moves are broken first (prep_move_vma): rmap_walk_ksm finds
+// a KSM page's PTEs at the addresses of its rmap items, which a move would leave behind.
 
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
+#include "impl/ksm.hpp"
 #include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
@@ -175,11 +179,13 @@ Result remap_one(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
   if (op.old_pages == 0 && op.new_pages > 0) return duplicate_mapping(k, mm, op);
   if (Result r = validate(k, mm, op); r.kind != Result::Kind::ok) return r;
   const Vpn old_end = op.vpn + op.old_pages, new_end = op.vpn + op.new_pages;
+  const Vpn kept_end = op.vpn + std::min(op.old_pages, op.new_pages);
   Vpn at = op.vpn;
   if (op.to || op.dontunmap) {
-    if (op.new_pages < op.old_pages) unmap_range(k, mm, new_end, old_end);
     auto dest = op.to ? op.to : highest_free_range(k, mm, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
+    if (Result r = ksm_unmerge_range(k, mm, op.vpn, kept_end); r.kind != Result::Kind::ok) return r;
+    if (op.new_pages < op.old_pages) unmap_range(k, mm, new_end, old_end);
     at = *dest;
     move_vma(k, mm, op, at);
   } else if (op.new_pages <= op.old_pages) {
@@ -190,6 +196,7 @@ Result remap_one(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
   } else {
     auto dest = highest_free_range(k, mm, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
+    if (Result r = ksm_unmerge_range(k, mm, op.vpn, kept_end); r.kind != Result::Kind::ok) return r;
     at = *dest;
     move_vma(k, mm, op, at);
   }

@@ -6,6 +6,7 @@
 
 #include "impl/folio.hpp"
 #include "impl/kernel.hpp"
+#include "impl/ksm_types.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
 
@@ -44,7 +45,8 @@ ops::FrameClass describe_frame(Kernel& k, pfn_t pfn) {
   Folio* folio = pfn_folio(k, pfn);
   c.value = k.page(pfn).value;
   if (!folio) return c;  // a PTE to a free frame: the invariants say so
-  c.kind = folio->anon() ? ops::FrameKind::anon
+  c.kind = folio->ksm()    ? ops::FrameKind::ksm
+           : folio->anon() ? ops::FrameKind::anon
            : folio->mapping && folio->mapping->shmem ? ops::FrameKind::shmem
                                                      : ops::FrameKind::file;
   c.mapcount = static_cast<unsigned>(page_mapcount(k.page(pfn)));
@@ -96,6 +98,7 @@ ops::Observation Kernel::observe_rmap() {
     Folio* folio = mem_map[pfn].folio;
     if (!folio || folio->freed || folio->pfn != pfn) continue;
     if (folio->anon_vma && folio->anon_vma->freed) continue;  // reported by the invariants
+    if (folio->stable_node && folio->stable_node->freed) continue;
     for (pfn_t p = pfn; p < pfn + folio->nr_pages(); ++p) {
       auto pages = page_mappers_by_rmap(*this, folio, p);
       if (!pages.empty()) by_pfn[p] = std::move(pages);

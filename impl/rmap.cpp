@@ -1,5 +1,6 @@
 #include "impl/rmap.hpp"
 
+#include "impl/ksm.hpp"
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 
@@ -62,7 +63,8 @@ void rmap_walk_file(Kernel& k, Folio* folio, RmapWalkControl& rwc) {
 }  // namespace
 
 void rmap_walk(Kernel& k, Folio* folio, RmapWalkControl& rwc) {
-  if (folio->anon_vma) rmap_walk_anon(k, folio, rwc);
+  if (folio->ksm()) rmap_walk_ksm(k, folio, rwc);
+  else if (folio->anon_vma) rmap_walk_anon(k, folio, rwc);
   else if (folio->mapping) rmap_walk_file(k, folio, rwc);
 }
 

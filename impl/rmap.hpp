@@ -1,7 +1,8 @@
 #pragma once
 // Reverse mapping: adding and removing a page's mappings, and rmap_walk, which finds
 // every (VMA, address) that may map a folio — through its anon_vma's interval tree for
-// anon folios, through the file's i_mmap tree for file and shmem folios. Callers pass
+// anon folios, through the file's i_mmap tree for file and shmem folios, through the
+// stable node's rmap items for KSM folios (impl/ksm.hpp). Callers pass
 // a control block; one walk serves observation, unmapping and the invariant checks.
 
 #include <functional>

@@ -13,6 +13,7 @@ namespace impl {
 void swap_init(SwapInfo& si, unsigned slots) {
   si.swap_map.assign(slots, 0);
   si.content.assign(slots, 0);
+  si.from_ksm.assign(slots, false);
 }
 
 std::optional<uint64_t> get_swap_slot(Kernel& k) {
@@ -33,11 +34,13 @@ void swap_free(Kernel& k, uint64_t slot) {
   if (count == 0) throw std::logic_error(fmt::format("swap slot {} freed twice", slot));
   if (--count > 0) return;
   k.swap.inuse--;
+  k.swap.from_ksm[slot] = false;
   if (Folio* folio = swap_cache_get_folio(k, slot)) delete_from_swap_cache(k, folio);
 }
 
 void add_to_swap_cache(Kernel& k, Folio* folio, uint64_t slot) {
   folio->swap = slot;
+  if (folio->ksm()) k.swap.from_ksm[slot] = true;
   k.swap.cache[slot] = folio;
   folio_get(folio, static_cast<int>(folio->nr_pages()));
 }

@@ -20,6 +20,7 @@ class Kernel;
 struct SwapInfo {
   std::vector<unsigned> swap_map;  // per slot: references; 0 = free
   std::vector<uint64_t> content;   // per slot: the value written to it
+  std::vector<bool> from_ksm;      // per slot: a KSM page was swapped out to it (impl/ksm.hpp)
   std::map<uint64_t, Folio*> cache;  // the swap cache, by slot
   uint64_t inuse = 0;
 };

@@ -109,6 +109,15 @@ Result swap_in(State& s, Pid pid, Vpn vpn) {
   std::optional<FrameId> cached;
   for (const auto& [id, f] : s.frames)
     if (f.swapcache == slot) cached = id;
+  // A KSM frame's slot is named by processes that need not be related: while one of
+  // them maps the swap-cache frame, the others get copies (ksm_might_need_to_copy).
+  if (cached && s.ksm_slots.count(slot) && !mappers(s, *cached).empty()) {
+    if (s.no_free_frame()) return Result::fail(ops::Errno::enomem);
+    FrameId copy = s.alloc_frame(ops::FrameKind::anon, s.slots.at(slot));
+    s.frames.at(copy).exclusive = true;
+    page.pte = Pte{Pte::Kind::present, copy};
+    return Result::ok();
+  }
   if (!cached) {  // read the slot into the swap cache
     if (s.no_free_frame()) return Result::fail(ops::Errno::enomem);
     cached = s.alloc_frame(ops::FrameKind::anon, s.slots.at(slot));

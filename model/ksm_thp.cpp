@@ -24,14 +24,19 @@ bool ksm_eligible(const State& s, FrameId id) {
   return true;
 }
 
+// Every frame of the group leaves the swap cache, the one kept included: which of the
+// equal pages KSM keeps depends on its scan order, and this way nothing observable
+// does. (The kernel leaves each page in the swap cache; a later swap-in of such a slot
+// then finds that page, where the model reads the slot afresh.)
 void merge_into(State& s, FrameId target, const std::vector<FrameId>& group) {
   for (FrameId id : group) split_folio(s, id);
-  for (FrameId id : group)
+  for (FrameId id : group) {
     for (auto [pid, vpn] : mappers(s, id)) s.procs.at(pid).pages.at(vpn).pte = Pte{Pte::Kind::present, target};
+    s.frames.at(id).swapcache.reset();
+  }
   Frame& t = s.frames.at(target);
   t.kind = FrameKind::ksm;
   t.exclusive = t.lazyfree = false;
-  t.swapcache.reset();
 }
 
 bool pmd_mapped_whole(const State& s, Pid pid, Vpn base) {
@@ -91,12 +96,18 @@ Result do_ksm(State& s) {
   return Result::ok();
 }
 
+// break_ksm faults each KSM page in the range (handle_mm_fault): the copy's allocation
+// may use what the op freed so far (a KSM page broken earlier whose last mapping that
+// was) and direct reclaim, like any fault.
 Result unmerge_range(State& s, Pid pid, Vpn start, Vpn end) {
+  auto ksm_page_at = [&](Vpn v) {
+    const auto& pte = s.procs.at(pid).pages.at(v).pte;
+    return pte && pte->kind == Pte::Kind::present && s.frames.at(pte->frame).kind == FrameKind::ksm;
+  };
   for (Vpn v = start; v < end; ++v) {
+    if (!ksm_page_at(v)) continue;
+    if (s.no_free_frame()) return Result::fail(Errno::enomem);
     auto& pte = s.procs.at(pid).pages.at(v).pte;
-    if (!pte || pte->kind != Pte::Kind::present || s.frames.at(pte->frame).kind != FrameKind::ksm)
-      continue;
-    if (s.free_frames() == 0) return Result::fail(Errno::enomem);
     FrameId copy = s.alloc_frame(FrameKind::anon, s.frames.at(pte->frame).value);
     s.frames.at(copy).exclusive = true;
     pte = Pte{Pte::Kind::present, copy};

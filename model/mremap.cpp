@@ -1,7 +1,8 @@
 // mremap with MREMAP_MAYMOVE, optionally MREMAP_FIXED ("to") and MREMAP_DONTUNMAP.
 // Pages move with their PTEs; a moved VMA keeps its page offset and anon_vma. The
 // result is the range's new vpn. Where a move needs a place, the model takes the
-// highest free range, as a top-down mmap layout would.
+// highest free range, as a top-down mmap layout would. A range that moves has its KSM
+// pages broken first, as the kernel's prep_move_vma does.
 
 #include "model/state.hpp"
 
@@ -138,6 +139,37 @@ Result move_vmas(State& s, const ops::Mremap& op) {
   return Result::of(*op.to);
 }
 
+// The address space after the op, in `next`, and where the range starts (`at`), or
+// why it fails (changing nothing). `moves`: whether the range moves.
+Result plan(const State& s, const Process& proc, const ops::Mremap& op, Process& next, Vpn& at, bool& moves) {
+  next = proc;
+  const uint64_t kept = std::min(op.old_pages, op.new_pages);
+  const Vpn old_end = op.vpn + op.old_pages, new_end = op.vpn + op.new_pages;
+  at = op.vpn;
+  moves = false;
+  if (op.to || op.dontunmap) {
+    next.pages.erase(next.pages.lower_bound(op.vpn + kept), next.pages.lower_bound(old_end));
+    auto dest = op.to ? op.to : highest_free_range(s, next, op.new_pages);
+    if (!dest) return Result::fail(Errno::enomem);
+    at = *dest;
+    move_pages(next, op, kept, at, s.hpage());
+    moves = true;
+  } else if (op.new_pages <= op.old_pages) {
+    next.pages.erase(next.pages.lower_bound(new_end), next.pages.lower_bound(old_end));
+  } else if (extent_at(next, op.vpn)->end == old_end && new_end <= s.limits.address_space &&
+             range_free(next, old_end, new_end)) {
+    extend(next, next.pages.at(old_end - 1), old_end, op.new_pages - op.old_pages);
+  } else {
+    auto dest = highest_free_range(s, next, op.new_pages);
+    if (!dest) return Result::fail(Errno::enomem);
+    at = *dest;
+    move_pages(next, op, kept, at, s.hpage());
+    moves = true;
+  }
+  if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
+  return Result::ok();
+}
+
 }  // namespace
 
 Result do_mremap(State& s, const ops::Mremap& op) {
@@ -157,28 +189,17 @@ Result remap_one(State& s, const ops::Mremap& op) {
   }
   if (op.old_pages == 0) return Result::fail(Errno::einval);
   if (Result r = validate(s, op); r.kind != Result::Kind::ok) return r;
-  Process next = *proc;
-  const uint64_t kept = std::min(op.old_pages, op.new_pages);
-  const Vpn old_end = op.vpn + op.old_pages, new_end = op.vpn + op.new_pages;
+  Process next;
   Vpn at = op.vpn;
-  if (op.to || op.dontunmap) {
-    next.pages.erase(next.pages.lower_bound(op.vpn + kept), next.pages.lower_bound(old_end));
-    auto dest = op.to ? op.to : highest_free_range(s, next, op.new_pages);
-    if (!dest) return Result::fail(Errno::enomem);
-    at = *dest;
-    move_pages(next, op, kept, at, s.hpage());
-  } else if (op.new_pages <= op.old_pages) {
-    next.pages.erase(next.pages.lower_bound(new_end), next.pages.lower_bound(old_end));
-  } else if (extent_at(next, op.vpn)->end == old_end && new_end <= s.limits.address_space &&
-             range_free(next, old_end, new_end)) {
-    extend(next, next.pages.at(old_end - 1), old_end, op.new_pages - op.old_pages);
-  } else {
-    auto dest = highest_free_range(s, next, op.new_pages);
-    if (!dest) return Result::fail(Errno::enomem);
-    at = *dest;
-    move_pages(next, op, kept, at, s.hpage());
+  bool moves = false;
+  if (Result r = plan(s, *proc, op, next, at, moves); r.kind != Result::Kind::ok) return r;
+  if (moves && proc->pages.at(op.vpn).attrs.mergeable) {
+    // KSM pages found by rmap at the addresses they were merged at must not move; on
+    // ENOMEM the pages broken so far stay broken and nothing else changes.
+    const Vpn kept_end = op.vpn + std::min(op.old_pages, op.new_pages);
+    if (unmerge_range(s, op.pid, op.vpn, kept_end).kind != Result::Kind::ok) return Result::fail(Errno::enomem);
+    if (Result r = plan(s, *proc, op, next, at, moves); r.kind != Result::Kind::ok) return r;  // over the copies
   }
-  if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
   *proc = std::move(next);
   // The range is one VMA now, whatever boundaries were there before (its growth is
   // populated next, and fault-around looks at the VMA's extent).

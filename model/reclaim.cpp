@@ -91,6 +91,7 @@ void reclaim_id(State& s, FrameId id) {
   } else if (f.kind == FrameKind::anon || f.kind == FrameKind::ksm) {
     SlotId slot = f.swapcache ? *f.swapcache : new_slot(s, f.value);
     s.slots[slot] = f.value;
+    if (f.kind == FrameKind::ksm) s.ksm_slots.insert(slot);
     unmap_all(s, id, slot);
   } else {
     unmap_all(s, id, std::nullopt);

@@ -109,6 +109,7 @@ struct State {
   std::vector<File> files;
   std::map<unsigned, Shmem> shmem;
   std::map<SlotId, uint64_t> slots;  // swap slot -> value written there
+  std::set<SlotId> ksm_slots;        // slots a KSM frame was swapped out to
   std::map<ops::PinId, PinRecord> pins;
 
   FrameId next_frame = 1;

@@ -115,6 +115,7 @@ void free_unreachable(State& s) {
     for (const auto& [pgoff, frame] : file.cache) live_frames.insert(frame);
   for (const auto& [id, pin] : s.pins) live_frames.insert(pin.frame);
   std::erase_if(s.slots, [&](const auto& kv) { return !live_slots.count(kv.first); });
+  std::erase_if(s.ksm_slots, [&](SlotId slot) { return !live_slots.count(slot); });
   std::set<uint64_t> live_folios;
   for (auto& [id, f] : s.frames) {
     if (f.swapcache && !live_slots.count(*f.swapcache)) f.swapcache.reset();

@@ -17,7 +17,8 @@ namespace ops::bytes {
 inline constexpr uint8_t literal = 0xF0;
 
 // Share of each op kind among the 256 values of the kind byte, in variant order.
-// Reads, writes, mmap and fork dominate; ksm and split are rare.
+// Reads, writes, mmap and fork dominate; madvise (a third of it mergeable, see the
+// decoder) and ksm come often enough that KSM finds mergeable pages to merge.
 inline constexpr std::array<uint16_t, op_kind_count> kind_weights = {
     16,  // fork
     6,   // exit
@@ -27,18 +28,18 @@ inline constexpr std::array<uint16_t, op_kind_count> kind_weights = {
     10,  // mremap
     8,   // mlock
     6,   // munlock
-    16,  // madvise
-    34,  // read
+    24,  // madvise
+    28,  // read
     40,  // write
     10,  // pin
-    8,   // readpin
-    8,   // writepin
+    6,   // readpin
+    6,   // writepin
     6,   // unpin
-    8,   // fwrite
+    6,   // fwrite
     4,   // ftruncate
     12,  // reclaim
     6,   // migrate
-    4,   // ksm
+    8,   // ksm
     4,   // split
 };
 static_assert(std::accumulate(kind_weights.begin(), kind_weights.end(), 0) == 256);

@@ -154,7 +154,10 @@ class Decoder {
     p = b < bytes::prot_literal_below ? Prot(b & 7) : prot_read | prot_write;
   }
 
-  void advice(Advice& a) { a = Advice(in_.byte() % advice_count); }
+  void advice(Advice& a) {
+    uint8_t b = in_.byte();
+    a = b < advice_count || (b & 3) != 0 ? Advice(b % advice_count) : Advice::mergeable;
+  }
 
  private:
   bytes::Span span(Role role) const { return bytes::span_of(role, limits_); }
