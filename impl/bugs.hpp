@@ -35,6 +35,11 @@ struct Bugs {
   // swap cache, so two processes that shared a swapped page no longer share it.
   bool swapin_skips_swap_cache = false;
 
+  // Zapping a huge PMD (munmap, exit, MADV_DONTNEED of the whole range) drops the
+  // mapping and its reference but leaves the folio's entire mapcount as it was: the
+  // pages still count a PMD mapping that is gone.
+  bool pmd_unmap_forgets_entire_mapcount = false;
+
   bool operator==(const Bugs&) const = default;
 };
 
@@ -47,6 +52,7 @@ inline const std::vector<std::pair<std::string_view, bool Bugs::*>>& bug_names()
       {"reclaim_ignores_mlock", &Bugs::reclaim_ignores_mlock},
       {"buddy_merge_wrong_buddy", &Bugs::buddy_merge_wrong_buddy},
       {"swapin_skips_swap_cache", &Bugs::swapin_skips_swap_cache},
+      {"pmd_unmap_forgets_entire_mapcount", &Bugs::pmd_unmap_forgets_entire_mapcount},
   };
   return names;
 }

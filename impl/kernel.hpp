@@ -36,8 +36,7 @@ class Kernel {
   Kernel& operator=(const Kernel&) = delete;
   ~Kernel();
 
-  // Whether this implementation handles the op yet (KSM and THP, with their ops and
-  // the thp_always limit, are added by later work).
+  // Whether this implementation handles the op yet (KSM is added by later work).
   static bool supports(const ops::Op& op, const ops::Limits& limits);
 
   ops::Result apply(const ops::Op& op);
@@ -53,6 +52,9 @@ class Kernel {
   // The frames reclaimed since the last call (by `reclaim N` or by direct reclaim in a
   // fault), in order: the choices the model is told about.
   std::vector<ops::ReclaimFact> take_reclaim_facts();
+  // Where a huge page could not be had though enough frames were free, since the last
+  // call, in order.
+  std::vector<ops::HugeFallbackFact> take_huge_fallback_facts();
 
   // The VMA extents of a process, [start, end) in address order.
   std::vector<std::pair<Vpn, Vpn>> vma_extents(Pid pid) const;
@@ -75,6 +77,11 @@ class Kernel {
   LruVec lruvec;
   SwapInfo swap;
   std::vector<ops::ReclaimFact> reclaim_facts;
+  std::vector<ops::HugeFallbackFact> huge_fallbacks;
+  // Anon large folios some of whose pages were unmapped while others stay mapped
+  // (deferred_split_queue). Nothing splits them behind the user's back: the model keeps
+  // a partly mapped folio whole until it is split, reclaimed or freed.
+  std::vector<Folio*> deferred_split_queue;
   uint64_t op_seq = 0;  // ops applied so far; the current one's number while it runs
   unsigned cpu = 0;     // the CPU the current op runs on: its pid's, or alternating
   LockTracker locks;

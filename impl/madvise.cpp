@@ -3,6 +3,8 @@
 // EINVAL; a hole is reported as ENOMEM after the rest is done.
 
 #include "impl/folio.hpp"
+#include "impl/folio_split.hpp"
+#include "impl/khugepaged.hpp"
 #include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
@@ -46,18 +48,42 @@ std::optional<uint32_t> flag_change(const Vma* vma, Advice advice) {
   }
 }
 
+// Whether every mapping of the folio is a page of [start, end) in this VMA's process.
+bool only_mapped_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
+  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
+    for (auto [pid, v] : page_mappers_by_rmap(k, folio, pfn))
+      if (pid != vma->mm->pid || v < start || v >= end) return false;
+  return true;
+}
+
+// Whether each page of the folio is mapped exactly once, inside [start, end) of this
+// VMA's process: MADV_FREE may then free the whole folio.
+bool mapped_once_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
+  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
+    if (page_mapcount(k.page(pfn)) != 1) return false;
+  return only_mapped_here(k, folio, vma, start, end);
+}
+
 // MADV_FREE: clean exclusive anon pages may be dropped by reclaim instead of swapped.
+// A large folio that is not wholly this range's is split first (if it can be), and
+// its pages then go one by one.
 void madvise_free(Kernel& k, Vma* vma, Vpn start, Vpn end) {
   for (Vpn v = start; v < end; ++v) {
-    Pte* pte = pte_offset(vma->mm, v);
-    if (!pte || pte->kind != Pte::Kind::present) continue;
-    Folio* folio = pfn_folio(k, pte->pfn);
+    const PageView view = follow_page(vma->mm, v);
+    if (view.pte.kind != Pte::Kind::present) continue;
+    Folio* folio = pfn_folio(k, view.pte.pfn);
+    if (!folio->anon()) continue;
+    bool whole = mapped_once_here(k, folio, vma, start, end);
+    if (!whole && folio->large()) {
+      if (!split_folio(k, folio)) continue;
+      folio = pfn_folio(k, view.pte.pfn);
+      whole = folio_mapcount(k, folio) == 1;
+    }
     // A folio still caching a slot other PTEs name cannot give up its swap copy
     // (folio_free_swap fails): it is left as it is.
-    if (!folio->anon() || folio_mapcount(k, folio) != 1 || folio->swap) continue;
-    LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
-    folio->lazyfree = true;
-    pte->dirty = false;
+    if (!whole || folio->swap) continue;
+    k.page(view.pte.pfn).lazyfree = true;
+    if (Pte* pte = pte_offset(vma->mm, v)) pte->dirty = false;
   }
 }
 
@@ -72,27 +98,26 @@ void free_swap_entries(Kernel& k, Vma* vma, Vpn start, Vpn end) {
   }
 }
 
-// Whether every mapping of the folio is a page of [start, end) in this VMA's process.
-bool only_mapped_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
-  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
-    for (auto [pid, v] : page_mappers_by_rmap(k, folio, pfn))
-      if (pid != vma->mm->pid || v < start || v >= end) return false;
-  return true;
-}
-
 // MADV_PAGEOUT and MADV_COLD: the folios only this range maps are reclaimed now (dirty
 // file pages excepted: only kswapd writes those back) or moved to the inactive tail.
+// Pageout splits a large folio that others map too (unless it is pinned) and goes on
+// with the page if only this range maps it then; reclaim splits the rest page by page.
 void madvise_cold_or_pageout(Kernel& k, Vma* vma, Vpn start, Vpn end, bool pageout) {
   for (Vpn v = start; v < end; ++v) {
-    Pte* pte = pte_offset(vma->mm, v);
-    if (!pte || pte->kind != Pte::Kind::present) continue;
-    Folio* folio = pfn_folio(k, pte->pfn);
-    if (!only_mapped_here(k, folio, vma, start, end)) continue;
+    const PageView view = follow_page(vma->mm, v);
+    if (view.pte.kind != Pte::Kind::present) continue;
+    const pfn_t pfn = view.pte.pfn;
+    Folio* folio = pfn_folio(k, pfn);
+    if (!only_mapped_here(k, folio, vma, start, end)) {
+      if (!pageout || !folio->large() || !split_folio(k, folio)) continue;
+      folio = pfn_folio(k, pfn);
+      if (!only_mapped_here(k, folio, vma, start, end)) continue;
+    }
     if (!pageout) {
       folio_deactivate(k, folio);
     } else if (folio->anon() || folio->swapbacked() || !folio->dirty) {
       folio_referenced(k, folio);  // the advice overrides the accessed bits
-      reclaim_folio(k, folio, false);
+      reclaim_page(k, folio, pfn, false);
     }
   }
 }
@@ -109,6 +134,7 @@ Result advise_vma(Kernel& k, Vma* vma, Vpn start, Vpn end, Advice advice) {
   }
   if (advice == Advice::cold || advice == Advice::pageout)
     madvise_cold_or_pageout(k, vma, start, end, advice == Advice::pageout);
+  if (advice == Advice::collapse) return madvise_collapse(k, vma, start, end);
   return Result::ok();  // willneed: nothing a user can observe
 }
 
@@ -119,6 +145,7 @@ Result do_madvise(Kernel& k, MmStruct* mm, const ops::Madvise& op) {
   if (!in_address_space(k, op.vpn, op.pages)) return Result::fail(Errno::enomem);
   const Vpn end = op.vpn + op.pages;
   bool hole = false;
+  Result last = Result::ok();  // collapse goes on past a range it cannot do, and says so at the end
   for (Vpn v = op.vpn; v < end;) {
     Vma* vma = find_vma(mm, v);
     if (!vma) {
@@ -130,9 +157,10 @@ Result do_madvise(Kernel& k, MmStruct* mm, const ops::Madvise& op) {
     }
     if (!accepts(vma, op.advice)) return Result::fail(Errno::einval);
     Vpn stop = std::min(vma->end, end);
-    if (Result r = advise_vma(k, vma, v, stop, op.advice); r.kind != Result::Kind::ok) return r;
+    if (Result r = advise_vma(k, vma, v, stop, op.advice); r.kind != Result::Kind::ok) last = r;
     v = stop;
   }
+  if (last.kind != Result::Kind::ok) return last;
   return hole ? Result::fail(Errno::enomem) : Result::ok();
 }
 

@@ -61,7 +61,7 @@ Result collapse_one(State& s, Pid pid, Vpn base) {
     values.push_back(value);
   }
   if (!any) return Result::fail(Errno::einval);
-  if (s.free_frames() < s.hpage()) return Result::fail(Errno::enomem);
+  if (!s.huge_page_available(pid, base)) return Result::fail(Errno::enomem);
   uint64_t folio = s.next_folio++;
   for (uint64_t i = 0; i < s.hpage(); ++i) {
     FrameId id = s.alloc_frame(FrameKind::anon, values[i]);

@@ -36,10 +36,23 @@ void extend(Process& proc, const Page& last, Vpn at, uint64_t count) {
 }
 
 // Moves [from, from + count) to `to`, then grows the moved VMA to `new_pages`.
-void move_pages(Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
+void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
   std::vector<Page> moved;
   for (Vpn v = op.vpn; v < op.vpn + count; ++v) moved.push_back(proc.pages.at(v));
+  // The target is unmapped first, its page tables freed where no VMA is left around
+  // them (the source still is), then the pages move, then the source goes.
+  proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
+  free_pgtables(s, proc);
   if (op.dontunmap) {
+    // A huge PMD moves whole only when the move covers it and keeps its alignment
+    // (move_huge_pmd); otherwise it was split in place first, and the old range keeps
+    // the PTE table that split left, empty now.
+    const uint64_t h = s.hpage();
+    for (Vpn v = op.vpn; v < op.vpn + count; ++v) {
+      const Vpn base = v & ~(h - 1);
+      const bool whole = base >= op.vpn && base + h <= op.vpn + count && (to - op.vpn) % h == 0;
+      if (proc.pages.at(v).pte && proc.pages.at(v).pte->pmd && !whole) proc.tables.insert(base);
+    }
     for (Vpn v = op.vpn; v < op.vpn + count; ++v) {
       proc.pages.at(v).pte.reset();
       proc.pages.at(v).attrs.locked = false;
@@ -47,7 +60,6 @@ void move_pages(Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
   } else {
     proc.pages.erase(proc.pages.lower_bound(op.vpn), proc.pages.lower_bound(op.vpn + op.old_pages));
   }
-  proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
   for (uint64_t i = 0; i < count; ++i) proc.pages[to + i] = moved[i];
   extend(proc, moved.back(), to + count, op.new_pages - count);
 }
@@ -85,7 +97,7 @@ Result do_mremap(State& s, const ops::Mremap& op) {
     auto dest = op.to ? op.to : highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
     at = *dest;
-    move_pages(next, op, kept, at);
+    move_pages(s, next, op, kept, at);
   } else if (op.new_pages <= op.old_pages) {
     next.pages.erase(next.pages.lower_bound(new_end), next.pages.lower_bound(old_end));
   } else if (extent_at(next, op.vpn)->end == old_end && new_end <= s.limits.address_space &&
@@ -95,11 +107,12 @@ Result do_mremap(State& s, const ops::Mremap& op) {
     auto dest = highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
     at = *dest;
-    move_pages(next, op, kept, at);
+    move_pages(s, next, op, kept, at);
   }
   if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
   *proc = std::move(next);
   free_unreachable(s);  // what the move replaced is gone before the growth is populated
+  use_layout_after_edit(s);
   if (op.new_pages > op.old_pages && proc->pages.at(at).attrs.locked)
     populate(s, op.pid, at + op.old_pages, at + op.new_pages, false);
   return Result::of(at);

@@ -61,15 +61,20 @@ void track_page_tables(State& s) {
     Process& proc = entry.second;
     for (const auto& [vpn, page] : proc.pages)
       if (page.pte && !page.pte->pmd) proc.tables.insert(vpn & ~(h - 1));
-    std::erase_if(proc.tables, [&](Vpn base) {
-      auto it = proc.pages.lower_bound(base);
-      return it == proc.pages.end() || it->first >= base + h;
-    });
+    free_pgtables(s, proc);
   }
 }
 
 
 }  // namespace
+
+void free_pgtables(const State& s, Process& proc) {
+  const uint64_t h = s.hpage();
+  std::erase_if(proc.tables, [&](Vpn base) {
+    auto it = proc.pages.lower_bound(base);
+    return it == proc.pages.end() || it->first >= base + h;
+  });
+}
 
 void zap(State& s, Pid pid, Vpn vpn) {
   if (Page* page = s.page(pid, vpn)) page->pte.reset();
@@ -81,6 +86,11 @@ void split_folio(State& s, FrameId frame) {
   for (auto& [id, f] : s.frames)
     if (f.folio == folio) f.folio = f.folio_index = 0;
   drop_broken_pmds(s);
+}
+
+void split_pmd_if_broken(State& s, Pid pid, Vpn vpn) {
+  const Vpn base = vpn & ~(s.hpage() - 1);
+  if (!pmd_still_valid(s, pid, base)) split_pmd(s, pid, base);
 }
 
 void split_pmd(State& s, Pid pid, Vpn vpn) {

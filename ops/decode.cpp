@@ -154,7 +154,20 @@ class Decoder {
     p = b < bytes::prot_literal_below ? Prot(b & 7) : prot_read | prot_write;
   }
 
-  void advice(Advice& a) { a = Advice(in_.byte() % advice_count); }
+  // Below advice_count the byte is the advice itself (what the encoder writes); above,
+  // hugepage and collapse come up more often than the rest, since huge pages need the
+  // advice before the faults that make them.
+  void advice(Advice& a) {
+    static constexpr std::array<Advice, advice_count + 6> weighted = [] {
+      std::array<Advice, advice_count + 6> t{};
+      for (unsigned i = 0; i < advice_count; ++i) t[i] = Advice(i);
+      for (unsigned i = advice_count; i < advice_count + 4; ++i) t[i] = Advice::hugepage;
+      t[advice_count + 4] = t[advice_count + 5] = Advice::collapse;
+      return t;
+    }();
+    const uint8_t b = in_.byte();
+    a = b < advice_count ? Advice(b) : weighted[(b - advice_count) % weighted.size()];
+  }
 
  private:
   bytes::Span span(Role role) const { return bytes::span_of(role, limits_); }
