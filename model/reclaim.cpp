@@ -190,10 +190,16 @@ std::optional<FrameRef> ref_of(const State& s, FrameId id) {
 }  // namespace
 
 std::optional<FrameRef> reclaim_candidate(const State& s, std::optional<ops::PageKey> except) {
+  // The fault holds the folio mapped at the faulting page, so no page of it can go: a
+  // large folio cannot be split for reclaim while the fault path has a reference on it.
+  std::vector<FrameId> held;
+  if (except)
+    if (auto p = s.procs.find(except->first); p != s.procs.end())
+      if (auto page = p->second.pages.find(except->second); page != p->second.pages.end())
+        if (page->second.pte && page->second.pte->kind == Pte::Kind::present)
+          held = folio_frames(s, page->second.pte->frame);
   for (const auto& [id, f] : s.frames) {
-    if (illegal(s, id)) continue;
-    auto m = mappers(s, id);
-    if (except && std::find(m.begin(), m.end(), *except) != m.end()) continue;
+    if (illegal(s, id) || std::find(held.begin(), held.end(), id) != held.end()) continue;
     if (auto ref = ref_of(s, id)) return ref;
   }
   return std::nullopt;

@@ -93,10 +93,17 @@ void split_pmd_if_broken(State& s, Pid pid, Vpn vpn) {
   if (!pmd_still_valid(s, pid, base)) split_pmd(s, pid, base);
 }
 
+// The PMD becomes a PTE table mapping the same pages; the table stays when those PTEs
+// are zapped later in the same op (reclaim splitting a folio, then unmapping its pages).
 void split_pmd(State& s, Pid pid, Vpn vpn) {
   Vpn base = vpn & ~(s.hpage() - 1);
+  bool split = false;
   for (Vpn v = base; v < base + s.hpage(); ++v)
-    if (Page* page = s.page(pid, v); page && page->pte) page->pte->pmd = false;
+    if (Page* page = s.page(pid, v); page && page->pte && page->pte->pmd) {
+      page->pte->pmd = false;
+      split = true;
+    }
+  if (split) s.procs.at(pid).tables.insert(base);
 }
 
 // Memory nobody can reach any more is freed: frames no PTE, cache, swap cache or pin
