@@ -11,6 +11,7 @@
 #include "impl/folio.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
+#include "model/system.hpp"
 #include "ops/number_text.hpp"
 #include "ops/trace.hpp"
 #include "properties/impl_world.hpp"
@@ -223,6 +224,41 @@ TEST(ThpBugZoo, PmdUnmapForgettingTheEntireMapcount_IsCaughtAtTheUnmap) {
   ASSERT_TRUE(result.finding.has_value());
   EXPECT_EQ(result.finding->op_index, 4u);
   EXPECT_TRUE(check::run_sequence(ops::Limits{}, ops::parse_trace(trace).ops()).finding == std::nullopt);
+}
+
+}  // namespace
+
+namespace {
+
+// The model's side of a huge-page fallback fact: where it tries a huge page for the
+// same place, it takes the fact if pinned pages can explain it.
+std::optional<std::string> fallback_error(const std::string& setup, ops::HugeFallbackFact fact) {
+  ops::Limits l;
+  l.frames = 16;
+  model::System m(l, model::System::Options{.own_reclaim_policy = false});
+  const auto ops = ops::parse_trace(setup).ops();
+  for (size_t i = 0; i + 1 < ops.size(); ++i) m.apply(ops[i], {}, {});
+  m.apply(ops.back(), {}, {}, {}, {fact});
+  return m.reclaim_error();
+}
+
+TEST(ThpFallbackFact, WithNoPinnedPage_IsRefused) {
+  auto why = fallback_error(huge_write, {1, 0x100});
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("only 0 pinned pages"), std::string::npos) << *why;
+}
+
+TEST(ThpFallbackFact, WhereNoHugePageWasTried_IsRefused) {
+  auto why = fallback_error("mmap 1 0x100 8 anon private rw\nwrite 1 0x103 5\n", {1, 0x100});
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("never tried a huge page there"), std::string::npos) << *why;
+}
+
+TEST(ThpFallbackFact, WithAPinInEachBlock_IsTakenAndTheFaultGetsASmallPage) {
+  const std::string setup =
+      "mmap 1 0x200 2 anon private rw\nwrite 1 0x200 1\nmmap 1 0x300 8 anon private rw populate\n"
+      "write 1 0x201 2\npin 1 0x200 rw\npin 1 0x201 rw\nmunmap 1 0x300 8\n";
+  EXPECT_EQ(fallback_error(setup + huge_write, {1, 0x100}), std::nullopt);
 }
 
 }  // namespace
