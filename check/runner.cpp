@@ -30,6 +30,10 @@ model::System::Options differential() {
 const ops::Limits& supported(const ops::Limits& limits) {
   if (limits.max_vmas < limits.max_pages)
     throw std::invalid_argument("limits: the implementation does not enforce max_vmas yet; use max_vmas >= max_pages");
+  // The buddy allocator's largest block is order 10 (MAX_PAGE_ORDER), as on x86-64: a
+  // larger huge page could never be allocated, where the model would map one.
+  if (limits.hpage_order > impl::PageAllocator::max_order)
+    throw std::invalid_argument("limits: the implementation's huge pages go up to hpage_order 10");
   return limits;
 }
 
@@ -86,7 +90,7 @@ std::optional<Finding> Runner::step(const ops::Op& op) {
   auto after = layout_of(*impl_, limits_);
   std::vector<ops::FrameRef> reclaimed;
   for (const ops::ReclaimFact& fact : impl_->take_reclaim_facts()) reclaimed.push_back(fact.frame);
-  last_result_ = model_->apply(op, before, after, reclaimed);
+  last_result_ = model_->apply(op, before, after, reclaimed, impl_->take_huge_fallback_facts());
   if (const auto& why = model_->reclaim_error()) {
     f.details.push_back(*why);
     return fail("reclaim");

@@ -38,6 +38,10 @@ struct Bugs {
   // rmap_walk_ksm skips the rmap items whose mm is not the first item's: a KSM page
   // merged across processes loses sight of every other process's mappings.
   bool ksm_rmap_walk_skips_other_processes = false;
+  // Zapping a huge PMD (munmap, exit, MADV_DONTNEED of the whole range) drops the
+  // mapping and its reference but leaves the folio's entire mapcount as it was: the
+  // pages still count a PMD mapping that is gone.
+  bool pmd_unmap_forgets_entire_mapcount = false;
 
   bool operator==(const Bugs&) const = default;
 };
@@ -52,6 +56,7 @@ inline const std::vector<std::pair<std::string_view, bool Bugs::*>>& bug_names()
       {"buddy_merge_wrong_buddy", &Bugs::buddy_merge_wrong_buddy},
       {"swapin_skips_swap_cache", &Bugs::swapin_skips_swap_cache},
       {"ksm_rmap_walk_skips_other_processes", &Bugs::ksm_rmap_walk_skips_other_processes},
+      {"pmd_unmap_forgets_entire_mapcount", &Bugs::pmd_unmap_forgets_entire_mapcount},
   };
   return names;
 }

@@ -5,22 +5,26 @@
 #include <fmt/format.h>
 
 #include "impl/ksm.hpp"
+#include "impl/folio_split.hpp"
 #include "impl/lru.hpp"
 #include "impl/swap.hpp"
 #include "impl/vmscan.hpp"
 
 namespace impl {
 
-Folio* folio_alloc(Kernel& k, unsigned order) {
-  auto pfn = k.frames.alloc(order, k.cpu);
-  if (!pfn) return nullptr;
+Folio* folio_init(Kernel& k, pfn_t pfn, unsigned order) {
   Folio* folio = k.folios.alloc();
-  folio->pfn = *pfn;
+  folio->pfn = pfn;
   folio->order = order;
   folio->refcount = 1;
   folio->touched = k.op_seq;
-  for (pfn_t p = *pfn; p < *pfn + folio->nr_pages(); ++p) k.mem_map[p] = Page{folio, -1, false, 0};
+  for (pfn_t p = pfn; p < pfn + folio->nr_pages(); ++p) k.mem_map[p] = Page{folio, -1, false, false, 0};
   return folio;
+}
+
+Folio* folio_alloc(Kernel& k, unsigned order) {
+  auto pfn = k.frames.alloc(order, k.cpu);
+  return pfn ? folio_init(k, *pfn, order) : nullptr;
 }
 
 void folio_get(Folio* folio, int refs) { folio->refcount += refs; }
@@ -32,6 +36,7 @@ void folio_put(Kernel& k, Folio* folio, int refs) {
   if (folio->refcount < 0) throw std::logic_error(fmt::format("folio {} refcount went negative", folio->id));
   if (folio->ksm()) ksm_folio_freed(k, folio);  // its stable node is pruned with it
   folio_del_lru(k, folio);
+  if (folio->partially_mapped) folio_undo_deferred_split(k, folio);
   for (pfn_t p = folio->pfn; p < folio->pfn + folio->nr_pages(); ++p) k.mem_map[p] = Page{};
   k.frames.free(folio->pfn, folio->order, k.cpu);
   k.folios.free(folio);
@@ -40,9 +45,18 @@ void folio_put(Kernel& k, Folio* folio, int refs) {
 Folio* pfn_folio(Kernel& k, pfn_t pfn) { return k.mem_map.at(pfn).folio; }
 
 int folio_mapcount(Kernel& k, const Folio* folio) {
-  int n = 0;
-  for (pfn_t p = folio->pfn; p < folio->pfn + folio->nr_pages(); ++p) n += page_mapcount(k.mem_map[p]);
-  return n;
+  if (folio->large()) return folio->large_mapcount + 1;
+  return page_mapcount(k.mem_map[folio->pfn]);
+}
+
+bool folio_in_page_cache(const Folio* folio) {
+  return folio->mapping && folio->mapping->i_pages.count(folio->index) &&
+         folio->mapping->i_pages.at(folio->index) == folio;
+}
+
+int folio_expected_refs(Kernel& k, const Folio* folio) {
+  const int nr = static_cast<int>(folio->nr_pages());
+  return folio_mapcount(k, folio) + (folio_in_page_cache(folio) ? nr : 0) + (folio->swap ? nr : 0);
 }
 
 Folio* vma_alloc_folio(Kernel& k, unsigned order) {

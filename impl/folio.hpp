@@ -8,13 +8,29 @@
 namespace impl {
 
 Folio* folio_alloc(Kernel& k, unsigned order);  // refcount 1 (the caller's); null when out of frames
+// The folio of a naturally aligned block the page allocator handed out; refcount 1.
+Folio* folio_init(Kernel& k, pfn_t pfn, unsigned order);
 // The fault path's allocation: when no frame is free, direct reclaim first, then once more.
 Folio* vma_alloc_folio(Kernel& k, unsigned order);
 void folio_get(Folio* folio, int refs = 1);
 void folio_put(Kernel& k, Folio* folio, int refs = 1);
 Folio* pfn_folio(Kernel& k, pfn_t pfn);         // null for a free frame
+// Mappings of the folio: a small folio's PTEs; a large folio's large_mapcount, where
+// a PMD counts once (folio_mapcount() of current kernels).
 int folio_mapcount(Kernel& k, const Folio* folio);
-inline int page_mapcount(const Page& page) { return page.mapcount + 1; }
+inline int folio_entire_mapcount(const Folio* folio) { return folio->entire_mapcount + 1; }
+// Mappings of one page: its PTEs plus the PMDs that map its whole folio.
+inline int page_mapcount(const Page& page) {
+  const int entire = page.folio && page.folio->large() ? folio_entire_mapcount(page.folio) : 0;
+  return page.mapcount + 1 + entire;
+}
+
+// Whether the folio is in its mapping's page cache.
+bool folio_in_page_cache(const Folio* folio);
+// The references a folio nobody else holds has: its mappings, and one per page for the
+// page cache and the swap cache (folio_expected_ref_count). Pins and transient holds
+// come on top, which is what reclaim, migration and splitting check for.
+int folio_expected_refs(Kernel& k, const Folio* folio);
 
 // The page cache of a file or shmem object: finds, or reads in / allocates, the folio
 // at pgoff. Returns null when out of frames.

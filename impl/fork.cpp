@@ -8,6 +8,7 @@
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
 #include "impl/ksm.hpp"
+#include "impl/huge_memory.hpp"
 #include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
@@ -28,12 +29,18 @@ bool must_copy_now(Kernel& k, const Pte& pte) {
   return folio->anon() && k.page(pte.pfn).anon_exclusive && folio->pincount > 0;
 }
 
+// A huge PMD's AnonExclusive is its head page's: all its pages are copied, or none.
+bool must_copy_now(Kernel& k, const PageView& view) {
+  if (!view.pmd || view.pte.kind != Pte::Kind::present) return must_copy_now(k, view.pte);
+  Folio* folio = pfn_folio(k, view.pte.pfn);
+  return k.page(folio->pfn).anon_exclusive && folio->pincount > 0;
+}
+
 uint64_t pages_to_copy_now(Kernel& k, MmStruct* mm) {
   uint64_t n = 0;
   for (const auto& [start, vma] : mm->mm_mt) {
     if ((vma->flags & (VM_DONTCOPY | VM_WIPEONFORK)) || !vma->anon_vma) continue;
-    for (Vpn v = vma->start; v < vma->end; ++v)
-      if (Pte* pte = pte_offset(mm, v); pte && must_copy_now(k, *pte)) ++n;
+    for (Vpn v = vma->start; v < vma->end; ++v) n += must_copy_now(k, follow_page(mm, v));
   }
   return n;
 }
@@ -66,6 +73,13 @@ void copy_one_pte(Kernel& k, Vma* dst, Vma* src, Vpn v) {
 void copy_page_range(Kernel& k, Vma* dst, Vma* src) {
   if (!src->anon_vma) return;  // nothing private to copy: the child faults pages in afresh
   for (Vpn v = src->start; v < src->end; ++v) {
+    if (v % src->mm->pmd_pages == 0 && pmd_trans_huge(pmd_offset(src->mm, v))) {
+      if (copy_huge_pmd(k, dst, src, v)) {
+        v += src->mm->pmd_pages - 1;
+        continue;
+      }
+      split_huge_pmd(k, src, v);  // pinned and exclusive: its pages are copied below
+    }
     Pte* spte = pte_offset(src->mm, v);
     if (!spte || spte->kind == Pte::Kind::none) continue;
     LockGuard sptl(k.locks, pte_lockptr(src->mm, v), LockMode::write);

@@ -22,7 +22,7 @@ Result pin_user_page(Kernel& k, MmStruct* mm, const ops::Pin& op) {
   Result r = handle_mm_fault(k, mm, op.vpn, op.write ? FaultKind::write : FaultKind::unshare);
   if (r.kind == Result::Kind::segv || r.kind == Result::Kind::sigbus) return Result::fail(Errno::efault);
   if (r.kind != Result::Kind::ok) return r;
-  const Pte& pte = *pte_offset(mm, op.vpn);
+  const Pte pte = follow_page(mm, op.vpn).pte;
   Folio* folio = pfn_folio(k, pte.pfn);
   folio_get(folio);
   folio->pincount++;
@@ -42,8 +42,8 @@ Result write_pin(Kernel& k, ops::PinId id, uint64_t value) {
   auto it = k.pins.find(id);
   if (it == k.pins.end() || !it->second.write) return Result::fail(Errno::einval);
   k.page(it->second.pfn).value = value;
+  k.page(it->second.pfn).lazyfree = false;
   Folio* folio = it->second.folio;
-  folio->lazyfree = false;
   if (!folio->anon()) folio->dirty = true;
   return Result::ok();
 }

@@ -14,6 +14,7 @@
 #include "impl/pgtable.hpp"
 #include "impl/swap.hpp"
 #include "impl/rmap.hpp"
+#include "impl/vma.hpp"
 
 namespace impl {
 namespace {
@@ -121,23 +122,108 @@ void check_mapping_reachable(Vma* v, Vpn vpn, Folio* folio, pfn_t pfn, Report& o
                               index, v->mm->pid, vpn, linear_page_index(v, vpn)));
 }
 
+// What the page tables say each folio's counters must be, recomputed by scanning.
+struct Mappings {
+  std::map<pfn_t, int> ptes;                     // PTE mappings per page
+  std::map<const Folio*, int> pmds;              // PMD mappings per (large) folio
+  std::map<const Folio*, std::map<const MmStruct*, int>> per_mm;  // large folios
+  std::map<const Folio*, unsigned> locked;       // mappings that mlock: see folio_add_rmap_*
+};
+
+// Huge PMDs: each maps a whole aligned range of one VMA, a large folio from its head
+// (or the huge zero page, in a private anon VMA); PMD kinds match their table.
+void check_pmds(Kernel& k, MmStruct* mm, Mappings& m, Report& out) {
+  for (uint64_t i = 0; i < mm->pgd.size(); ++i) {
+    const Pmd& pmd = mm->pgd[i];
+    const Vpn base = i * mm->pmd_pages;
+    if ((pmd.kind == Pmd::Kind::table) != (pmd.table != nullptr))
+      out.push_back(fmt::format("pid {} PMD {:#x}: kind and PTE table disagree", mm->pid, base));
+    if (pmd.kind == Pmd::Kind::migration)
+      out.push_back(fmt::format("pid {} PMD {:#x}: a migration entry left behind", mm->pid, base));
+    if (!pmd_trans_huge(&pmd)) continue;
+    Vma* v = find_vma(mm, base);
+    if (!v || v->end < base + mm->pmd_pages) {
+      out.push_back(fmt::format("pid {} huge PMD {:#x} is not inside one VMA", mm->pid, base));
+      continue;
+    }
+    if (pmd.kind == Pmd::Kind::zero) {
+      if (v->file || (v->flags & VM_SHARED) || !v->anon_vma)
+        out.push_back(fmt::format("pid {} huge zero PMD {:#x} in {} (not private anon with an anon_vma)", mm->pid,
+                                  base, vma_text(v)));
+      continue;
+    }
+    Folio* folio = pfn_folio(k, pmd.pfn);
+    if (!folio || folio->freed || folio->pfn != pmd.pfn || folio->order != k.limits.hpage_order) {
+      out.push_back(fmt::format("pid {} huge PMD {:#x} maps frame {}, not the head of a huge folio", mm->pid, base,
+                                pmd.pfn));
+      continue;
+    }
+    m.pmds[folio]++;
+    m.per_mm[folio][mm]++;
+    if (v->flags & VM_LOCKED) m.locked[folio]++;
+    check_mapping_reachable(v, base, folio, folio->pfn, out);
+  }
+}
+
+void check_ptes(Kernel& k, MmStruct* mm, Vma* v, Mappings& m, Report& out) {
+  for (Vpn vpn = v->start; vpn < v->end; ++vpn) {
+    const Pte* pte = pte_offset(mm, vpn);
+    if (!pte || pte->kind != Pte::Kind::present) continue;
+    Folio* folio = pfn_folio(k, pte->pfn);
+    if (!folio || folio->freed) {
+      out.push_back(fmt::format("PTE ({},{:#x}) maps free frame {}", mm->pid, vpn, pte->pfn));
+      continue;
+    }
+    m.ptes[pte->pfn]++;
+    if (folio->large()) m.per_mm[folio][mm]++;
+    else if (v->flags & VM_LOCKED) m.locked[folio]++;
+    check_mapping_reachable(v, vpn, folio, pte->pfn, out);
+  }
+}
+
+// A large folio's counters against the page tables: entire mapcount == PMD maps,
+// large mapcount == all maps, nr_pages_mapped == pages some PTE maps, the per-MM
+// counts, the deferred split queue, and AnonExclusive of a PMD mapping.
+void check_large_folio(Kernel& k, Folio* folio, Mappings& m, Report& out) {
+  int pte_maps = 0;
+  unsigned pages_mapped = 0;
+  for (pfn_t p = folio->pfn; p < folio->pfn + folio->nr_pages(); ++p) {
+    pte_maps += m.ptes[p];
+    pages_mapped += m.ptes[p] > 0;
+  }
+  const int pmds = m.pmds[folio];
+  if (folio_entire_mapcount(folio) != pmds)
+    out.push_back(fmt::format("folio {} entire mapcount {} but {} PMDs map it", folio->id,
+                              folio_entire_mapcount(folio), pmds));
+  if (folio_mapcount(k, folio) != pte_maps + pmds)
+    out.push_back(fmt::format("folio {} large mapcount {} but {} PTEs and {} PMDs map it", folio->id,
+                              folio_mapcount(k, folio), pte_maps, pmds));
+  if (folio->nr_pages_mapped != pages_mapped)
+    out.push_back(fmt::format("folio {} nr_pages_mapped {} but PTEs map {} of its pages", folio->id,
+                              folio->nr_pages_mapped, pages_mapped));
+  std::map<const MmStruct*, int> counted(folio->mm_mapcount.begin(), folio->mm_mapcount.end());
+  if (counted != m.per_mm[folio] || counted.size() != folio->mm_mapcount.size())
+    out.push_back(fmt::format("folio {} per-MM mapcounts differ from the page tables", folio->id));
+  const bool partial = pmds == 0 && pages_mapped > 0 && pages_mapped < folio->nr_pages();
+  const bool queued = std::count(k.deferred_split_queue.begin(), k.deferred_split_queue.end(), folio) == 1;
+  if (queued != folio->partially_mapped)
+    out.push_back(fmt::format("folio {} partially_mapped {} but {} the deferred split queue", folio->id,
+                              folio->partially_mapped, queued ? "on" : "not on"));
+  if (folio->anon() && partial && !folio->partially_mapped)
+    out.push_back(fmt::format("folio {} is partly mapped but not on the deferred split queue", folio->id));
+  if (pmds > 0 && k.page(folio->pfn).anon_exclusive && pte_maps + pmds != 1)
+    out.push_back(fmt::format("folio {} is AnonExclusive by its PMD but mapped {} times", folio->id, pte_maps + pmds));
+  if (!folio->anon() || folio->order != k.limits.hpage_order)
+    out.push_back(fmt::format("folio {} of order {} is not an anon huge folio", folio->id, folio->order));
+}
+
 void check_pages(Kernel& k, Report& out) {
-  std::map<pfn_t, int> ptes;
-  std::map<const Folio*, unsigned> locked;  // PTE mappings from VM_LOCKED VMAs
-  for (const auto& [pid, mm] : k.tasks)
+  Mappings m;
+  for (const auto& [pid, mm] : k.tasks) {
+    check_pmds(k, mm, m, out);
     for (const auto& [start, v] : mm->mm_mt)
-      for (Vpn vpn = v->start; v->freed == false && vpn < v->end; ++vpn) {
-        const Pte* pte = pte_offset(mm, vpn);
-        if (!pte || pte->kind != Pte::Kind::present) continue;
-        Folio* folio = pfn_folio(k, pte->pfn);
-        if (!folio || folio->freed) {
-          out.push_back(fmt::format("PTE ({},{:#x}) maps free frame {}", pid, vpn, pte->pfn));
-          continue;
-        }
-        ptes[pte->pfn]++;
-        if (v->flags & VM_LOCKED) locked[folio]++;
-        check_mapping_reachable(v, vpn, folio, pte->pfn, out);
-      }
+      if (!v->freed) check_ptes(k, mm, v, m, out);
+  }
   std::map<const Folio*, int> pins;
   for (const auto& [id, pin] : k.pins) pins[pin.folio]++;
   uint64_t used = 0;
@@ -147,22 +233,23 @@ void check_pages(Kernel& k, Report& out) {
       out.push_back(fmt::format("frame {} is {} but the allocator says otherwise", pfn, in_use ? "in use" : "free"));
     if (!page.folio) continue;
     ++used;
-    if (page_mapcount(page) != ptes[pfn])
-      out.push_back(fmt::format("page {} mapcount {} but {} PTEs map it", pfn, page_mapcount(page), ptes[pfn]));
+    if (page.mapcount + 1 != m.ptes[pfn])
+      out.push_back(fmt::format("page {} _mapcount {} but {} PTEs map it", pfn, page.mapcount + 1, m.ptes[pfn]));
+    if (page.anon_exclusive && m.ptes[pfn] > 1)
+      out.push_back(fmt::format("page {} is AnonExclusive but {} PTEs map it", pfn, m.ptes[pfn]));
     Folio* folio = page.folio;
     if (folio->pfn != pfn) continue;
-    int mapped = folio_mapcount(k, folio);
-    int cached = folio->mapping && folio->mapping->i_pages.count(folio->index) &&
-                         folio->mapping->i_pages.at(folio->index) == folio
-                     ? static_cast<int>(folio->nr_pages())
-                     : 0;
+    if (folio->large()) check_large_folio(k, folio, m, out);
+    int mapped = m.pmds[folio];
+    for (pfn_t p = pfn; p < pfn + folio->nr_pages(); ++p) mapped += m.ptes[p];
+    const int cached = folio_in_page_cache(folio) ? static_cast<int>(folio->nr_pages()) : 0;
     const int swapcache = folio->swap ? static_cast<int>(folio->nr_pages()) : 0;
     if (folio->refcount != mapped + cached + swapcache + pins[folio])
       out.push_back(fmt::format("folio {} refcount {} but {} mappings, {} page cache, {} swap cache and {} pin references",
                                 folio->id, folio->refcount, mapped, cached, swapcache, pins[folio]));
-    if (folio->mlock_count != locked[folio])
+    if (folio->mlock_count != m.locked[folio])
       out.push_back(fmt::format("folio {} mlock_count {} but {} mappings from locked VMAs", folio->id,
-                                folio->mlock_count, locked[folio]));
+                                folio->mlock_count, m.locked[folio]));
     if (static_cast<int>(folio->pincount) != pins[folio])
       out.push_back(fmt::format("folio {} pincount {} but {} pins", folio->id, folio->pincount, pins[folio]));
   }
@@ -170,6 +257,9 @@ void check_pages(Kernel& k, Report& out) {
     out.push_back(fmt::format("frames: {} in use + {} free + {} reserved != {} total", used, k.frames.free_frames(),
                               k.frames.reserved(), k.frames.total()));
   for (auto& why : k.frames.problems()) out.push_back("page allocator: " + why);
+  for (const Folio* f : k.deferred_split_queue)
+    if (f->freed || !f->large() || !f->anon())
+      out.push_back(fmt::format("deferred split queue holds folio {}, which is not a live anon large folio", f->id));
 }
 
 void check_page_cache(Kernel& k, Report& out) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "impl/filemap.hpp"
+#include "impl/folio_split.hpp"
 #include "impl/fork.hpp"
 #include "impl/gup.hpp"
 #include "impl/ksm.hpp"
@@ -32,11 +33,12 @@ AddressSpace* new_file(Kernel& k, unsigned id) {
   return f;
 }
 
-// The access itself, after the fault: the MMU sets the accessed bit.
-Pte& accessed(MmStruct* mm, Vpn vpn) {
-  Pte& pte = *pte_offset(mm, vpn);
-  pte.young = true;
-  return pte;
+// The access itself, after the fault: the MMU sets the accessed bit, in the PTE or in
+// the huge PMD that maps the page.
+Pte accessed(MmStruct* mm, Vpn vpn) {
+  if (Pmd* pmd = pmd_offset(mm, vpn); pmd_trans_huge(pmd)) pmd->young = true;
+  else pte_offset(mm, vpn)->young = true;
+  return follow_page(mm, vpn).pte;
 }
 
 Result read_at(Kernel& k, MmStruct* mm, Vpn vpn) {
@@ -48,9 +50,9 @@ Result read_at(Kernel& k, MmStruct* mm, Vpn vpn) {
 Result write_at(Kernel& k, MmStruct* mm, Vpn vpn, uint64_t value) {
   Result r = handle_mm_fault(k, mm, vpn, FaultKind::write);
   if (r.kind != Result::Kind::ok) return r;
-  pfn_t pfn = accessed(mm, vpn).pfn;
-  k.page(pfn).value = value;
-  k.page(pfn).folio->lazyfree = false;
+  Page& page = k.page(accessed(mm, vpn).pfn);
+  page.value = value;
+  page.lazyfree = false;
   return r;
 }
 
@@ -74,11 +76,13 @@ unsigned cpu_of(const ops::Op& op, uint64_t seq) {
       op);
 }
 
-// pfn 0 is reserved, as firmware keeps a few pages for itself: the limits' frames are
-// all usable, so the model and the implementation have the same memory.
-PageAllocator::Config page_alloc_config(const Bugs& bugs) {
+// The first huge page's worth of frames is reserved, as firmware keeps low memory for
+// itself; the limits' frames are all usable, so the model and the implementation have
+// the same memory, and they start huge-page aligned, so that every aligned block of them
+// can become a huge page (the model knows no physical addresses).
+PageAllocator::Config page_alloc_config(const ops::Limits& limits, const Bugs& bugs) {
   PageAllocator::Config c;
-  c.reserved = 1;
+  c.reserved = limits.hpage_pages();
   c.merge_wrong_buddy = bugs.buddy_merge_wrong_buddy;
   return c;
 }
@@ -86,7 +90,7 @@ PageAllocator::Config page_alloc_config(const Bugs& bugs) {
 }  // namespace
 
 Kernel::Kernel(const ops::Limits& l, const Bugs& b)
-    : limits(l), frames(l.frames, page_alloc_config(b)), mem_map(frames.total()), bugs(b) {
+    : limits(l), frames(l.frames, page_alloc_config(l, b)), mem_map(frames.total()), bugs(b) {
   swap_init(swap, l.swap_slots);
   for (unsigned f = 0; f < limits.files; ++f) files.push_back(new_file(*this, f));
   mm_alloc(*this, 1);
@@ -94,17 +98,14 @@ Kernel::Kernel(const ops::Limits& l, const Bugs& b)
 
 Kernel::~Kernel() = default;
 
-bool Kernel::supports(const ops::Op& op, const ops::Limits& limits) {
-  if (limits.thp_always) return false;
+bool Kernel::supports(const ops::Op&, const ops::Limits& limits) {
   // Fault-around and a full page cache are model rules for the kernel oracle only.
-  if (limits.fault_around_pages > 1 || limits.file_pages_cached) return false;
-  if (std::holds_alternative<ops::Split>(op)) return false;
-  if (auto* m = std::get_if<ops::Madvise>(&op))
-    return m->advice != ops::Advice::collapse && m->advice != ops::Advice::hugepage;
-  return true;
+  return limits.fault_around_pages <= 1 && !limits.file_pages_cached;
 }
 
 std::vector<ops::ReclaimFact> Kernel::take_reclaim_facts() { return std::exchange(reclaim_facts, {}); }
+
+std::vector<ops::HugeFallbackFact> Kernel::take_huge_fallback_facts() { return std::exchange(huge_fallbacks, {}); }
 
 Result Kernel::apply(const ops::Op& op) {
   Kernel& k = *this;
@@ -147,6 +148,7 @@ Result Kernel::apply(const ops::Op& op) {
           },
           [&](const ops::Migrate& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_migrate(k, mm, o.vpn); }); },
           [&](const ops::Ksm&) { return ksm_run(k); },
+          [&](const ops::Split& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_split(k, mm, o.vpn); }); },
           [&](const auto&) { return Result::fail(Errno::einval); },  // filtered out by supports()
       },
       op);

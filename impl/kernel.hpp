@@ -37,8 +37,8 @@ class Kernel {
   Kernel& operator=(const Kernel&) = delete;
   ~Kernel();
 
-  // Whether this implementation handles the op yet (THP, with its ops and the
-  // thp_always limit, is added by later work).
+  // Whether this implementation handles the op under these limits: every op does,
+  // except under the page-cache limits only the kernel oracle sets.
   static bool supports(const ops::Op& op, const ops::Limits& limits);
 
   ops::Result apply(const ops::Op& op);
@@ -54,6 +54,9 @@ class Kernel {
   // The frames reclaimed since the last call (by `reclaim N` or by direct reclaim in a
   // fault), in order: the choices the model is told about.
   std::vector<ops::ReclaimFact> take_reclaim_facts();
+  // Where a huge page could not be had though enough frames were free, since the last
+  // call, in order.
+  std::vector<ops::HugeFallbackFact> take_huge_fallback_facts();
 
   // The VMA extents of a process, [start, end) in address order.
   std::vector<std::pair<Vpn, Vpn>> vma_extents(Pid pid) const;
@@ -77,6 +80,11 @@ class Kernel {
   SwapInfo swap;
   std::vector<ops::ReclaimFact> reclaim_facts;
   Ksm ksm;  // KSM's mm slots, rmap items, stable nodes and trees (impl/ksm.hpp)
+  std::vector<ops::HugeFallbackFact> huge_fallbacks;
+  // Anon large folios some of whose pages were unmapped while others stay mapped
+  // (deferred_split_queue). Nothing splits them behind the user's back: the model keeps
+  // a partly mapped folio whole until it is split, reclaimed or freed.
+  std::vector<Folio*> deferred_split_queue;
   uint64_t op_seq = 0;  // ops applied so far; the current one's number while it runs
   unsigned cpu = 0;     // the CPU the current op runs on: its pid's, or alternating
   LockTracker locks;

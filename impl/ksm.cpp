@@ -52,29 +52,31 @@ struct MergeablePage {
   Vma* vma;
   Vpn vpn;
   Folio* folio;
+  pfn_t pfn;  // the page, which a large folio holds with others
 };
 
 std::optional<MergeablePage> get_mergeable_page(Kernel& k, MmStruct* mm, Vpn vpn) {
   Vma* vma = find_vma(mm, vpn);
   if (!vma || !(vma->flags & VM_MERGEABLE)) return std::nullopt;
-  const Pte* pte = pte_offset(mm, vpn);
-  if (!pte || pte->kind != Pte::Kind::present) return std::nullopt;
-  Folio* folio = pfn_folio(k, pte->pfn);
+  const PageView view = follow_page(mm, vpn);  // PTE or huge PMD
+  if (view.pte.kind != Pte::Kind::present) return std::nullopt;
+  Folio* folio = pfn_folio(k, view.pte.pfn);
   if (!folio->anon()) return std::nullopt;
-  return MergeablePage{vma, vpn, folio};
+  return MergeablePage{vma, vpn, folio, view.pte.pfn};
 }
 
 // Whether KSM may take this page (model/RULES.md): nothing holds it but its mappings and
 // the swap cache (no pin: write_protect_page's refcount check), and every VMA mapping it
 // is VM_MERGEABLE (the kernel may merge other pages, depending on scan order; the model
 // leaves them alone, and so does this implementation).
-bool page_mergeable(Kernel& k, Folio* folio) {
-  const int nr = static_cast<int>(folio->nr_pages());
+bool page_mergeable(Kernel& k, Folio* folio, pfn_t pfn) {
   if (!folio->anon() || folio->pincount > 0) return false;
-  if (folio->refcount != folio_mapcount(k, folio) + (folio->swap ? nr : 0)) return false;
-  bool only_mergeable = true;
-  folio_for_each_pte(k, folio, [&](Vma* vma, Vpn, Pte&) { only_mergeable &= (vma->flags & VM_MERGEABLE) != 0; });
-  return only_mergeable;
+  if (folio->refcount != folio_expected_refs(k, folio)) return false;
+  for (auto [pid, v] : page_mappers_by_rmap(k, folio, pfn)) {
+    const Vma* vma = find_vma(k.tasks.at(pid), v);
+    if (!vma || !(vma->flags & VM_MERGEABLE)) return false;
+  }
+  return true;
 }
 
 // A page being merged leaves the swap cache; the model keeps no swap-cache page for a
@@ -94,7 +96,7 @@ void make_ksm_page(Kernel& k, Folio* folio, KsmStableNode* node) {
   });
   if (folio->swap) delete_from_swap_cache(k, folio);
   k.page(folio->pfn).anon_exclusive = false;
-  folio->lazyfree = false;
+  k.page(folio->pfn).lazyfree = false;
   folio->anon_vma = nullptr;  // folio->mapping = stable node | PAGE_MAPPING_KSM
   folio->stable_node = node;
 }
@@ -102,11 +104,12 @@ void make_ksm_page(Kernel& k, Folio* folio, KsmStableNode* node) {
 // try_to_merge_one_page + replace_page: the PTE at (vma, vpn), which maps `folio`, is
 // pointed at `kfolio`, write-protected. False when the page may not merge.
 bool merge_into_ksm_page(Kernel& k, Vma* vma, Vpn vpn, Folio* folio, Folio* kfolio) {
-  folio = ksm_split_large(k, folio, pte_offset(vma->mm, vpn)->pfn);
-  const pfn_t pfn = pte_offset(vma->mm, vpn)->pfn;
+  folio = ksm_split_large(k, folio, follow_page(vma->mm, vpn).pte.pfn);
+  if (!folio) return false;
+  const pfn_t pfn = pte_offset(vma->mm, vpn)->pfn;  // mapped by a PTE now
   {
     LockGuard lock(k.locks, folio->lock, LockMode::write);
-    if (!page_mergeable(k, folio) || k.page(pfn).value != k.page(kfolio->pfn).value) return false;
+    if (!page_mergeable(k, folio, pfn) || k.page(pfn).value != k.page(kfolio->pfn).value) return false;
     LockGuard ptl(k.locks, pte_lockptr(vma->mm, vpn), LockMode::write);
     Pte& pte = *pte_offset(vma->mm, vpn);
     folio_get(kfolio);
@@ -135,26 +138,31 @@ KsmStableNode* stable_tree_insert(Kernel& k, Folio* kfolio) {
 
 // The item's page goes into the unstable tree, unless a page of equal content is there
 // already: that page's item is returned (null when it is this very page, mapped twice).
-KsmRmapItem* unstable_tree_search_insert(Kernel& k, KsmRmapItem* item, uint64_t value, Folio* folio) {
+KsmRmapItem* unstable_tree_search_insert(Kernel& k, KsmRmapItem* item, uint64_t value, pfn_t pfn) {
   item->unstable_key = value;
   KsmRmapItem* tree_item = k.ksm.root_unstable_tree.insert(*item, value, unstable_key_of);
   if (!tree_item) return nullptr;
   auto tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);
-  if (!tree_page || tree_page->folio == folio) return nullptr;
+  if (!tree_page || tree_page->pfn == pfn) return nullptr;
   return tree_item;
 }
 
 // try_to_merge_two_pages: the scanned page becomes a KSM page, in the stable tree, and
-// the unstable tree's equal page is merged into it.
+// the unstable tree's equal page is merged into it. Large folios holding either are
+// split first (both may be pages of one large folio).
 bool try_to_merge_two_pages(Kernel& k, KsmRmapItem* item, Vma* vma, Folio* folio, KsmRmapItem* tree_item) {
   std::optional<LockGuard> tree_mm_lock;
   if (tree_item->mm != vma->mm) tree_mm_lock.emplace(k.locks, tree_item->mm->mmap_lock, LockMode::read);
   auto tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);
   if (!tree_page) return false;
-  folio = ksm_split_large(k, folio, pte_offset(vma->mm, item->address)->pfn);
+  if (!ksm_split_large(k, tree_page->folio, tree_page->pfn)) return false;
+  folio = ksm_split_large(k, pfn_folio(k, follow_page(vma->mm, item->address).pte.pfn),
+                          follow_page(vma->mm, item->address).pte.pfn);
+  if (!folio) return false;
+  tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);  // after the splits
   {
     LockGuard lock(k.locks, tree_page->folio->lock, LockMode::write);
-    if (!page_mergeable(k, tree_page->folio)) return false;
+    if (!page_mergeable(k, tree_page->folio, tree_page->pfn)) return false;
   }
   KsmStableNode* node = stable_tree_insert(k, folio);
   make_ksm_page(k, folio, node);
@@ -169,7 +177,7 @@ bool try_to_merge_two_pages(Kernel& k, KsmRmapItem* item, Vma* vma, Folio* folio
 
 // One page of a scan; whether anything changed.
 bool cmp_and_merge_page(Kernel& k, KsmRmapItem* item, Vma* vma, Vpn vpn) {
-  const pfn_t pfn = pte_offset(vma->mm, vpn)->pfn;
+  const pfn_t pfn = follow_page(vma->mm, vpn).pte.pfn;
   Folio* folio = pfn_folio(k, pfn);
   const uint64_t value = k.page(pfn).value;
   if (item->head) {
@@ -179,7 +187,7 @@ bool cmp_and_merge_page(Kernel& k, KsmRmapItem* item, Vma* vma, Vpn vpn) {
   }
   {
     LockGuard lock(k.locks, folio->lock, LockMode::write);
-    if (!page_mergeable(k, folio)) return false;
+    if (!page_mergeable(k, folio, pfn)) return false;
   }
   if (KsmStableNode* node = stable_tree_search(k, value)) {
     Folio* kfolio = pfn_folio(k, node->kpfn);
@@ -195,7 +203,7 @@ bool cmp_and_merge_page(Kernel& k, KsmRmapItem* item, Vma* vma, Vpn vpn) {
     item->oldchecksum = checksum;
     return true;
   }
-  KsmRmapItem* tree_item = unstable_tree_search_insert(k, item, value, folio);
+  KsmRmapItem* tree_item = unstable_tree_search_insert(k, item, value, pfn);
   return tree_item && try_to_merge_two_pages(k, item, vma, folio, tree_item);
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "impl/folio.hpp"
+#include "impl/folio_split.hpp"
 #include "impl/ksm.hpp"
 #include "impl/ksm_internal.hpp"
 #include "impl/memory.hpp"
@@ -215,11 +216,10 @@ bool ksm_swapin_reanchor(Kernel& k, Folio* folio, uint64_t slot) {
 
 // ---- THP ----
 
-Folio* ksm_split_large(Kernel&, Folio* folio, pfn_t) {
-  // impl has no large anon folios yet (Kernel::supports filters THP out), so there is
-  // nothing to split. With THP this becomes split_folio(folio) and the small folio
-  // that holds pfn afterwards, as model/ksm_thp.cpp splits before merging.
-  return folio;
+Folio* ksm_split_large(Kernel& k, Folio* folio, pfn_t pfn) {
+  if (!folio->large()) return folio;
+  if (!split_folio(k, folio)) return nullptr;  // a pin or another reference holds it
+  return pfn_folio(k, pfn);
 }
 
 }  // namespace impl

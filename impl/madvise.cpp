@@ -4,6 +4,8 @@
 
 #include "impl/folio.hpp"
 #include "impl/ksm.hpp"
+#include "impl/folio_split.hpp"
+#include "impl/khugepaged.hpp"
 #include "impl/lru.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
@@ -47,18 +49,42 @@ std::optional<uint32_t> flag_change(const Vma* vma, Advice advice) {
   }
 }
 
+// Whether every mapping of the folio is a page of [start, end) in this VMA's process.
+bool only_mapped_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
+  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
+    for (auto [pid, v] : page_mappers_by_rmap(k, folio, pfn))
+      if (pid != vma->mm->pid || v < start || v >= end) return false;
+  return true;
+}
+
+// Whether each page of the folio is mapped exactly once, inside [start, end) of this
+// VMA's process: MADV_FREE may then free the whole folio.
+bool mapped_once_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
+  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
+    if (page_mapcount(k.page(pfn)) != 1) return false;
+  return only_mapped_here(k, folio, vma, start, end);
+}
+
 // MADV_FREE: clean exclusive anon pages may be dropped by reclaim instead of swapped.
+// A large folio that is not wholly this range's is split first (if it can be), and
+// its pages then go one by one.
 void madvise_free(Kernel& k, Vma* vma, Vpn start, Vpn end) {
   for (Vpn v = start; v < end; ++v) {
-    Pte* pte = pte_offset(vma->mm, v);
-    if (!pte || pte->kind != Pte::Kind::present) continue;
-    Folio* folio = pfn_folio(k, pte->pfn);
+    const PageView view = follow_page(vma->mm, v);
+    if (view.pte.kind != Pte::Kind::present) continue;
+    Folio* folio = pfn_folio(k, view.pte.pfn);
+    if (!folio->anon()) continue;
+    bool whole = mapped_once_here(k, folio, vma, start, end);
+    if (!whole && folio->large()) {
+      if (!split_folio(k, folio)) continue;
+      folio = pfn_folio(k, view.pte.pfn);
+      whole = folio_mapcount(k, folio) == 1;
+    }
     // A folio still caching a slot other PTEs name cannot give up its swap copy
     // (folio_free_swap fails): it is left as it is.
-    if (!folio->anon() || folio->ksm() || folio_mapcount(k, folio) != 1 || folio->swap) continue;
-    LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
-    folio->lazyfree = true;
-    pte->dirty = false;
+    if (!whole || folio->ksm() || folio->swap) continue;
+    k.page(view.pte.pfn).lazyfree = true;
+    if (Pte* pte = pte_offset(vma->mm, v)) pte->dirty = false;
   }
 }
 
@@ -73,24 +99,23 @@ void free_swap_entries(Kernel& k, Vma* vma, Vpn start, Vpn end) {
   }
 }
 
-// Whether every mapping of the folio is a page of [start, end) in this VMA's process.
-bool only_mapped_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
-  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
-    for (auto [pid, v] : page_mappers_by_rmap(k, folio, pfn))
-      if (pid != vma->mm->pid || v < start || v >= end) return false;
-  return true;
-}
-
 // MADV_PAGEOUT and MADV_COLD: the folios only this range maps are reclaimed now or
-// moved to the inactive tail. Reclaim unmaps a page-cache folio before it finds it
+// moved to the inactive tail. Pageout splits a large folio that others map too (unless
+// it is pinned) and goes on with the page if only this range maps it then; reclaim
+// splits the rest page by page. Reclaim unmaps a page-cache folio before it finds it
 // cannot write it out (a dirty file page: only kswapd writes those back; a dirty shmem
 // page with no swap slot): such a folio stays in its cache, unmapped.
 void madvise_cold_or_pageout(Kernel& k, Vma* vma, Vpn start, Vpn end, bool pageout) {
   for (Vpn v = start; v < end; ++v) {
-    Pte* pte = pte_offset(vma->mm, v);
-    if (!pte || pte->kind != Pte::Kind::present) continue;
-    Folio* folio = pfn_folio(k, pte->pfn);
-    if (!only_mapped_here(k, folio, vma, start, end)) continue;
+    const PageView view = follow_page(vma->mm, v);
+    if (view.pte.kind != Pte::Kind::present) continue;
+    const pfn_t pfn = view.pte.pfn;
+    Folio* folio = pfn_folio(k, pfn);
+    if (!only_mapped_here(k, folio, vma, start, end)) {
+      if (!pageout || !folio->large() || !split_folio(k, folio)) continue;
+      folio = pfn_folio(k, pfn);
+      if (!only_mapped_here(k, folio, vma, start, end)) continue;
+    }
     if (!pageout) {
       folio_deactivate(k, folio);
       continue;
@@ -98,7 +123,7 @@ void madvise_cold_or_pageout(Kernel& k, Vma* vma, Vpn start, Vpn end, bool pageo
     folio_referenced(k, folio);  // the advice overrides the accessed bits
     const bool cannot_write_out = !folio->anon() && folio_dirty(k, folio);
     if (cannot_write_out && !folio->swapbacked()) unmap_folio(k, folio);
-    else if (!reclaim_folio(k, folio, false) && cannot_write_out) unmap_folio(k, folio);
+    else if (!reclaim_page(k, folio, pfn, false) && cannot_write_out) unmap_folio(k, folio);
   }
 }
 
@@ -114,6 +139,7 @@ Result advise_vma(Kernel& k, Vma* vma, Vpn start, Vpn end, Advice advice) {
   }
   if (advice == Advice::cold || advice == Advice::pageout)
     madvise_cold_or_pageout(k, vma, start, end, advice == Advice::pageout);
+  if (advice == Advice::collapse) return madvise_collapse(k, vma, start, end);
   return Result::ok();  // willneed: nothing a user can observe
 }
 
@@ -139,6 +165,7 @@ Result do_madvise(Kernel& k, MmStruct* mm, const ops::Madvise& op) {
     }
     if (!accepts(vma, op.advice)) return Result::fail(Errno::einval);
     Vpn stop = std::min(vma->end, end);
+    // The first VMA that fails ends the call (madvise_walk_vmas returns at once).
     if (Result r = advise_vma(k, vma, v, stop, op.advice); r.kind != Result::Kind::ok) return r;
     v = stop;
   }

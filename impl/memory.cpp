@@ -3,6 +3,7 @@
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
 #include "impl/ksm.hpp"
+#include "impl/huge_memory.hpp"
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
@@ -134,12 +135,17 @@ Result do_file_fault(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
   return Result::ok();
 }
 
-// Whether a write may reuse the anon page in place: nothing but this PTE holds it. A
-// KSM page never: others may map it at any time.
-bool wp_can_reuse_anon_folio(const Folio* folio) {
+// Whether a write may reuse the anon page in place. A KSM page never: others may map
+// it at any time. A small folio: nothing but this PTE holds it. A large one
+// (__wp_can_reuse_large_anon_folio): only this MM maps it, every reference is a
+// mapping, and more than one page is mapped: a folio down to its last mapped page is
+// given up instead, so that the large folio can be freed.
+bool wp_can_reuse_anon_folio(Kernel& k, const Folio* folio, const Vma* vma) {
   if (folio->ksm()) return false;
-  if (folio->nr_pages() > 1) return false;  // large folios come with THP support
-  return folio->refcount == 1;
+  if (!folio->large()) return folio->refcount == 1;
+  if (folio_mapcount(k, folio) <= 1) return false;
+  if (folio_mapped_by_other_mm(folio, vma->mm)) return false;
+  return folio_mapcount(k, folio) == folio->refcount;
 }
 
 // do_wp_page: a write or unshare fault on a present or zero PTE of a private mapping.
@@ -157,8 +163,10 @@ Result do_wp_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
   }
   {
     LockGuard folio_lock(k.locks, folio->lock, LockMode::write);
-    if (wp_can_reuse_anon_folio(folio)) {
-      folio_move_anon_rmap(folio, vma);
+    if (wp_can_reuse_anon_folio(k, folio, vma)) {
+      // A small folio moves to the writer's anon_vma; a large one may be mapped by other
+      // VMAs of this MM (a split PMD across a VMA boundary), which that one need not reach.
+      if (!folio->large()) folio_move_anon_rmap(folio, vma);
       page.anon_exclusive = true;
       pte.write |= write;
       return Result::ok();
@@ -177,6 +185,20 @@ Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind) {
   Vma* vma = find_vma(mm, vpn);
   if (!vma || !(vma->flags & VM_ACCESS_FLAGS)) return Result::segv();
   if (kind == FaultKind::write && !(vma->flags & VM_WRITE)) return Result::segv();
+  // The PMD level first (__handle_mm_fault): a THP fault on an empty PMD, then the huge
+  // PMD itself. Either may fall back to the PTE level (no huge page to be had, or COW
+  // of one page after splitting the PMD).
+  Pmd* pmd = pmd_offset(mm, vpn);
+  if (pmd->kind == Pmd::Kind::none && thp_vma_suitable(k, vma, vpn) &&
+      do_huge_pmd_anonymous_page(k, vma, vpn, kind) == PmdFault::done && kind != FaultKind::unshare)
+    return Result::ok();
+  if (pmd_trans_huge(pmd)) {
+    if (kind == FaultKind::read) {
+      pmd->young = true;
+      return Result::ok();
+    }
+    if (do_huge_pmd_wp_page(k, vma, vpn, kind) == PmdFault::done) return Result::ok();
+  }
   Pte* pte = pte_offset(mm, vpn);
   if (pte && pte->kind == Pte::Kind::swap) {
     if (Result r = do_swap_page(k, vma, vpn); r.kind != Result::Kind::ok) return r;
@@ -234,6 +256,16 @@ Result populate_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, bool stop_on_
 void zap_page_range(Kernel& k, Vma* vma, Vpn start, Vpn end) {
   MmStruct* mm = vma->mm;
   for (Vpn v = start; v < end; ++v) {
+    // zap_pmd_range: a huge PMD goes whole when the range covers it, else it is split.
+    if (Pmd* pmd = pmd_offset(mm, v); pmd_trans_huge(pmd)) {
+      const Vpn base = pmd_base(mm, v);
+      if (v == base && end - base >= mm->pmd_pages) {
+        zap_huge_pmd(k, vma, base);
+        v = base + mm->pmd_pages - 1;
+        continue;
+      }
+      split_huge_pmd(k, vma, base);
+    }
     PteTable* table = pte_table(mm, v);
     if (!table) continue;
     Folio* ksm_folio = nullptr;  // a KSM page's rmap item goes once the PTL is dropped

@@ -4,6 +4,8 @@
 
 #include "impl/folio.hpp"
 #include "impl/ksm.hpp"
+#include "impl/folio_split.hpp"
+#include "impl/huge_memory.hpp"
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
@@ -15,8 +17,14 @@ namespace {
 using ops::Errno;
 using ops::Result;
 
-// Every PTE that maps `folio` becomes a migration entry naming its page.
+// Every PTE and PMD that maps `folio` becomes a migration entry naming its page.
 void try_to_migrate(Kernel& k, Folio* folio) {
+  folio_for_each_pmd(k, folio, [&](Vma* vma, Vpn base, Pmd& pmd) {
+    LockGuard ptl(k.locks, pmd_lockptr(vma->mm, base), LockMode::write);
+    pmd.kind = Pmd::Kind::migration;
+    folio_remove_rmap_pmd(k, folio, vma);
+    folio_put(k, folio);
+  });
   folio_for_each_pte(k, folio, [&](Vma* vma, Vpn v, Pte& pte) {
     LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
     pte.kind = Pte::Kind::migration;
@@ -25,10 +33,21 @@ void try_to_migrate(Kernel& k, Folio* folio) {
   });
 }
 
-// Migration entries for `src`'s pages become PTEs of `dst`'s (the same rmap finds both).
+// Migration entries for `src`'s pages become mappings of `dst`'s (the same rmap finds
+// both: they share anon_vma or mapping and index).
 void remove_migration_ptes(Kernel& k, Folio* src, Folio* dst, const std::vector<bool>& exclusive) {
   RmapWalkControl rwc;
   rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
+    Pmd* pmd = addr >= vma->start && addr % vma->mm->pmd_pages == 0 ? pmd_offset(vma->mm, addr) : nullptr;
+    if (pmd && pmd->kind == Pmd::Kind::migration && pmd->pfn == src->pfn) {  // remove_migration_pmd
+      LockGuard ptl(k.locks, pmd_lockptr(vma->mm, addr), LockMode::write);
+      pmd->kind = Pmd::Kind::huge;
+      pmd->pfn = dst->pfn;
+      folio_get(dst);
+      folio_add_rmap_pmd(k, dst, vma);
+      k.page(dst->pfn).anon_exclusive = exclusive[0];
+      return true;
+    }
     for (unsigned i = 0; i < dst->nr_pages(); ++i) {
       const Vpn v = addr + i;
       Pte* pte = v >= vma->start && v < vma->end ? pte_offset(vma->mm, v) : nullptr;
@@ -55,7 +74,7 @@ void move_cache_entries(Kernel& k, Folio* src, Folio* dst) {
     folio_get(dst, nr);
     folio_put(k, src, nr);
   }
-  if (src->mapping && src->mapping->i_pages.count(src->index) && src->mapping->i_pages.at(src->index) == src) {
+  if (folio_in_page_cache(src)) {
     src->mapping->i_pages[src->index] = dst;
     folio_get(dst, nr);
     folio_put(k, src, nr);
@@ -65,15 +84,18 @@ void move_cache_entries(Kernel& k, Folio* src, Folio* dst) {
 void migrate_folio(Kernel& k, Folio* src, Folio* dst) {
   std::vector<bool> exclusive;
   for (unsigned i = 0; i < src->nr_pages(); ++i) {
-    exclusive.push_back(k.page(src->pfn + i).anon_exclusive);
-    k.page(dst->pfn + i).value = k.page(src->pfn + i).value;
+    const Page& from = k.page(src->pfn + i);
+    Page& to = k.page(dst->pfn + i);
+    exclusive.push_back(from.anon_exclusive);
+    to.value = from.value;
+    to.lazyfree = from.lazyfree;
   }
   dst->anon_vma = src->anon_vma;
   dst->mapping = src->mapping;
   dst->index = src->index;
   dst->dirty = src->dirty;
-  dst->lazyfree = src->lazyfree;
   dst->referenced = src->referenced;
+  dst->touched = src->touched;
   try_to_migrate(k, src);
   move_cache_entries(k, src, dst);
   folio_migrate_ksm(k, dst, src);  // a KSM page stays one: its stable node names dst now
@@ -81,25 +103,34 @@ void migrate_folio(Kernel& k, Folio* src, Folio* dst) {
   folio_add_lru(k, dst);
   if (list != LruList::none && !dst->mlocked()) lru_move(k, dst, list);
   remove_migration_ptes(k, src, dst, exclusive);
+  if (src->partially_mapped) deferred_split_folio(k, dst);  // dst is mapped just as src was
 }
 
 }  // namespace
 
-Result do_migrate(Kernel& k, MmStruct* mm, Vpn vpn) {
-  Vma* vma = find_vma(mm, vpn);
-  if (!vma) return Result::fail(Errno::efault);
-  Pte* pte = pte_offset(mm, vpn);
-  if (pte && pte->kind == Pte::Kind::zero) return Result::fail(Errno::efault);  // as move_pages(2)
-  if (!pte || pte->kind != Pte::Kind::present) return Result::fail(Errno::enoent);
-  Folio* src = pfn_folio(k, pte->pfn);
-  if (src->pincount > 0) return Result::fail(Errno::ebusy);
-  Folio* dst = folio_alloc(k, src->order);
-  if (!dst) return Result::fail(Errno::enomem);
+bool folio_movable(Kernel& k, const Folio* folio) {
+  return folio->pincount == 0 && folio->refcount == folio_expected_refs(k, folio);
+}
+
+void migrate_folio_to(Kernel& k, Folio* src, Folio* dst) {
   LockGuard lock(k.locks, src->lock, LockMode::write);
   folio_get(src);  // isolated for the move
   migrate_folio(k, src, dst);
   folio_put(k, dst);  // the allocation reference: the mappings and caches hold it now
-  folio_put(k, src);  // the last reference: the old frame is freed
+  folio_put(k, src);  // the last reference: the old frames are freed
+}
+
+Result do_migrate(Kernel& k, MmStruct* mm, Vpn vpn) {
+  Vma* vma = find_vma(mm, vpn);
+  if (!vma) return Result::fail(Errno::efault);
+  const PageView view = follow_page(mm, vpn);
+  if (view.pte.kind == Pte::Kind::zero) return Result::fail(Errno::efault);  // as move_pages(2)
+  if (view.pte.kind != Pte::Kind::present) return Result::fail(Errno::enoent);
+  Folio* src = pfn_folio(k, view.pte.pfn);
+  if (src->pincount > 0) return Result::fail(Errno::ebusy);
+  Folio* dst = src->large() ? vma_alloc_huge_folio(k, mm, vpn) : folio_alloc(k, src->order);
+  if (!dst) return Result::fail(Errno::enomem);
+  migrate_folio_to(k, src, dst);
   return Result::ok();
 }
 

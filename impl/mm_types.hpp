@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "impl/interval_tree.hpp"
@@ -65,8 +66,22 @@ struct Folio : Object {
   int refcount = 0;     // _refcount
   unsigned pincount = 0;
   bool dirty = false;
-  bool lazyfree = false;
   Lock lock{LockClass::folio_lock};
+
+  // Large folios (order > 0) count their mappings as current kernels do. A PMD maps
+  // the whole folio and counts once in entire_mapcount; each PTE counts in its page's
+  // _mapcount; large_mapcount counts both (a PMD once). Like the kernel's, the counts
+  // start at -1. nr_pages_mapped is how many pages at least one PTE maps (the kernel's
+  // _nr_pages_mapped without the ENTIRELY_MAPPED bit).
+  int entire_mapcount = -1;
+  int large_mapcount = -1;
+  unsigned nr_pages_mapped = 0;
+  // Mappings per MM, so that "only this MM maps the folio" is a lookup (the kernel's
+  // _mm_id slots; it keeps two and a shared bit, which stays set in some cases after a
+  // third MM mapped the folio; here every MM has its count, so the answer is exact).
+  std::vector<std::pair<const MmStruct*, int>> mm_mapcount;
+  // On the deferred split queue: some pages got unmapped while others stay mapped.
+  bool partially_mapped = false;
 
   // LRU: the list, its links, and PG_referenced (one earlier look found it used).
   LruList lru = LruList::none;
@@ -84,6 +99,7 @@ struct Folio : Object {
   unsigned nr_pages() const { return 1u << order; }
   bool anon() const { return anon_vma != nullptr || stable_node != nullptr; }
   bool ksm() const { return stable_node != nullptr; }
+  bool large() const { return order > 0; }
   bool mlocked() const { return mlock_count > 0; }
   // Anon and shmem memory goes to swap; file memory is written back.
   bool swapbacked() const;
@@ -93,7 +109,13 @@ struct Folio : Object {
 struct Page {
   Folio* folio = nullptr;  // null while the frame is free
   int mapcount = -1;       // _mapcount: PTE mappings minus one
+  // PG_anon_exclusive. For a PMD mapping the head page's flag speaks for the whole
+  // folio, as in the kernel; splitting the PMD hands it to every page.
   bool anon_exclusive = false;
+  // MADV_FREE'd and not written since. The kernel tells by the folio's cleared
+  // PG_swapbacked and the PTE's dirty bit; kept per page here, so that a large folio
+  // split later leaves each page what a write did to it.
+  bool lazyfree = false;
   uint64_t value = 0;      // the page's content
 };
 
@@ -110,8 +132,16 @@ struct PteTable {
   Lock ptl{LockClass::ptl};
 };
 
+// One PMD entry: none, a PTE table, or a huge mapping of a whole aligned range: a
+// large folio from `pfn` (pmd_trans_huge), the huge zero page, or a migration entry
+// while the folio it named moves.
 struct Pmd {
-  std::unique_ptr<PteTable> table;  // null: pmd_none
+  enum class Kind : uint8_t { none, table, huge, zero, migration };
+  Kind kind = Kind::none;
+  std::unique_ptr<PteTable> table;  // kind table
+  pfn_t pfn = 0;                    // huge, migration: the folio's first page
+  bool write = false, dirty = false, young = false;
+  Lock ptl{LockClass::ptl};         // pmd_lock: guards a huge entry
 };
 
 // anon_vma_chain: links one VMA to one anon_vma; lives on the VMA's chain list and in

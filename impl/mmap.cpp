@@ -1,6 +1,7 @@
 #include "impl/mmap.hpp"
 
 #include "impl/memory.hpp"
+#include "impl/pgtable.hpp"
 #include "impl/vma.hpp"
 
 namespace impl {
@@ -54,6 +55,7 @@ void unmap_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end) {
     zap_page_range(k, vma, vma->start, vma->end);
     vma_remove(k, vma);
   }
+  free_pgtables(mm, start, end);
 }
 
 Result do_mmap(Kernel& k, MmStruct* mm, const ops::Mmap& op) {

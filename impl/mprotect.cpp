@@ -60,13 +60,15 @@ bool locked_at(MmStruct* mm, Vpn v) {
 }
 
 // mlock_vma_pages_range: the pages already mapped where VM_LOCKED changed are mlocked
-// or munlocked now (pages faulted in later are counted by the rmap).
+// or munlocked now (pages faulted in later are counted by the rmap). As in the rmap, a
+// large folio counts its PMD mappings (once each), not its PTE ones.
 void mlock_pte_range(Kernel& k, MmStruct* mm, Vpn start, const std::vector<bool>& was_locked) {
   for (Vpn v = start; v < start + was_locked.size(); ++v) {
     const bool now = locked_at(mm, v);
-    const Pte* pte = pte_offset(mm, v);
-    if (now == was_locked[v - start] || !pte || pte->kind != Pte::Kind::present) continue;
-    Folio* folio = pfn_folio(k, pte->pfn);
+    const PageView view = follow_page(mm, v);
+    if (now == was_locked[v - start] || view.pte.kind != Pte::Kind::present) continue;
+    Folio* folio = pfn_folio(k, view.pte.pfn);
+    if (view.pmd ? v != pmd_base(mm, v) : folio->large()) continue;
     if (now) mlock_folio(k, folio);
     else munlock_folio(k, folio);
   }

@@ -14,6 +14,7 @@
 #include "impl/folio.hpp"
 #include "impl/ksm.hpp"
 #include "impl/lru.hpp"
+#include "impl/huge_memory.hpp"
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
 #include "impl/pgtable.hpp"
@@ -83,7 +84,17 @@ void move_page_tables(Kernel& k, Vma* src, Vpn from, Vpn to, uint64_t pages, boo
   if (rmap_locks && src->file) file_lock.emplace(k.locks, src->file->i_mmap_rwsem, LockMode::write);
   if (rmap_locks && src->anon_vma) anon_lock.emplace(k.locks, src->anon_vma->root->rwsem, LockMode::write);
   MmStruct* mm = src->mm;
+  const uint64_t h = mm->pmd_pages;
   for (uint64_t i = 0; i < pages; ++i) {
+    // A huge PMD moves whole when both ends are aligned and the move covers it
+    // (move_huge_pmd); otherwise it is split and its PTEs move one by one.
+    if (pmd_trans_huge(pmd_offset(mm, from + i))) {
+      if ((from + i) % h == 0 && (to + i) % h == 0 && pages - i >= h && move_huge_pmd(k, mm, from + i, to + i)) {
+        i += h - 1;
+        continue;
+      }
+      split_huge_pmd(k, src, from + i);
+    }
     Pte* old = pte_offset(mm, from + i);
     if (!old || old->kind == Pte::Kind::none) continue;
     LockGuard old_ptl(k.locks, pte_lockptr(mm, from + i), LockMode::write);

@@ -9,6 +9,7 @@
 #include "impl/ksm_types.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
+#include "impl/vma.hpp"
 
 namespace impl {
 namespace {
@@ -40,7 +41,10 @@ ops::PteState observed_state(const Pte* pte) {
   return ops::PteState::none;
 }
 
-ops::FrameClass describe_frame(Kernel& k, pfn_t pfn) {
+// A class's attributes from the implementation's own counters: mapcount from _mapcount
+// and the entire mapcount, PMD-mapped from the entire mapcount, large-folio membership
+// from the folio. `pages` are the class's mappings, however they were found.
+ops::FrameClass describe_frame(Kernel& k, pfn_t pfn, const std::vector<ops::PageKey>& pages) {
   ops::FrameClass c;
   Folio* folio = pfn_folio(k, pfn);
   c.value = k.page(pfn).value;
@@ -50,8 +54,16 @@ ops::FrameClass describe_frame(Kernel& k, pfn_t pfn) {
            : folio->mapping && folio->mapping->shmem ? ops::FrameKind::shmem
                                                      : ops::FrameKind::file;
   c.mapcount = static_cast<unsigned>(page_mapcount(k.page(pfn)));
+  c.pmd_mapped = folio->large() && folio_entire_mapcount(folio) > 0;
   c.mlocked = folio->mlocked();  // PG_mlocked, kept by the rmap and mlock_fixup
-  c.folio = folio->order ? static_cast<unsigned>(folio->id) : 0;
+  // A large folio is mlocked only by its PMD mappings (mlock_vma_folio); a page of it
+  // that a locked VMA maps by PTE is held there all the same: reclaim leaves it.
+  if (folio->large())
+    for (auto [pid, v] : pages) {
+      const Vma* vma = find_vma(k.tasks.at(pid), v);
+      c.mlocked |= vma && (vma->flags & VM_LOCKED);
+    }
+  c.folio = folio->large() ? static_cast<unsigned>(folio->id) : 0;
   for (const auto& [id, pin] : k.pins) c.pins += pin.pfn == pfn;
   return c;
 }
@@ -63,11 +75,11 @@ ops::Observation observe_tables(Kernel& k, std::map<pfn_t, std::vector<ops::Page
   for (const auto& [pid, mm] : k.tasks)
     for (const auto& [start, vma] : mm->mm_mt)
       for (Vpn v = vma->start; v < vma->end; ++v) {
-        const Pte* pte = pte_offset(mm, v);
-        if (pte && pte->kind == Pte::Kind::none) pte = nullptr;
-        obs.pages.push_back({pid, v, observed_attrs(vma, v), observed_state(pte)});
-        if (pte && pte->kind == Pte::Kind::present) by_pfn[pte->pfn].emplace_back(pid, v);
-        if (pte && pte->kind == Pte::Kind::swap) by_slot[pte->slot].pages.emplace_back(pid, v);
+        const Pte pte = follow_page(mm, v).pte;
+        const Pte* shown = pte.kind == Pte::Kind::none ? nullptr : &pte;
+        obs.pages.push_back({pid, v, observed_attrs(vma, v), observed_state(shown)});
+        if (pte.kind == Pte::Kind::present) by_pfn[pte.pfn].emplace_back(pid, v);
+        if (pte.kind == Pte::Kind::swap) by_slot[pte.slot].pages.emplace_back(pid, v);
       }
   for (auto& [slot, c] : by_slot) obs.swap.push_back(std::move(c));
   return obs;
@@ -75,7 +87,7 @@ ops::Observation observe_tables(Kernel& k, std::map<pfn_t, std::vector<ops::Page
 
 void add_classes(Kernel& k, ops::Observation& obs, const std::map<pfn_t, std::vector<ops::PageKey>>& by_pfn) {
   for (const auto& [pfn, pages] : by_pfn) {
-    ops::FrameClass c = describe_frame(k, pfn);
+    ops::FrameClass c = describe_frame(k, pfn, pages);
     c.pages = pages;
     obs.frames.push_back(std::move(c));
   }

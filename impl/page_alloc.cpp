@@ -94,6 +94,19 @@ std::optional<uint64_t> PageAllocator::alloc(unsigned order, unsigned cpu) {
   return rmqueue(order, cpu);
 }
 
+std::optional<uint64_t> PageAllocator::alloc_outside(uint64_t lo, uint64_t hi) {
+  drain_all_pages();
+  for (unsigned order = 0; order <= max_order; ++order)
+    for (uint64_t pfn = free_area_[order].head; pfn != nil; pfn = frames_[pfn].next) {
+      if (pfn < hi && pfn + pages(order) > lo) continue;
+      del_from_free_area(pfn, order);
+      expand(pfn, 0, order);
+      set_state(pfn, 0, FrameState::in_use);
+      return pfn;
+    }
+  return std::nullopt;
+}
+
 std::optional<uint64_t> PageAllocator::rmqueue(unsigned order, unsigned cpu) {
   auto pfn = order == 0 ? rmqueue_pcplist(cpu) : rmqueue_smallest(order);
   if (!pfn) return pfn;

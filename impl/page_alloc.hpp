@@ -51,6 +51,11 @@ class PageAllocator {
   // A naturally aligned block of 2^order frames, or nullopt when none is free even after
   // draining the per-CPU lists (or order > max_order, as in the kernel).
   std::optional<uint64_t> alloc(unsigned order, unsigned cpu = 0);
+  // Compaction's free page scanner (isolate_freepages): one free frame outside
+  // [lo, hi), cut from the smallest free block that lies wholly outside it, after
+  // draining the per-CPU lists so that every free frame is on a buddy list. nullopt
+  // when there is none.
+  std::optional<uint64_t> alloc_outside(uint64_t lo, uint64_t hi);
   // Gives back a block alloc() returned (or a naturally aligned part of one). Throws
   // std::logic_error for a frame that is not in use (double free, reserved) or a
   // misaligned or out-of-range block: callers must not do that.

@@ -1,19 +1,50 @@
 #include "impl/rmap.hpp"
 
 #include "impl/ksm.hpp"
+#include <algorithm>
+
+#include "impl/folio.hpp"
+#include "impl/folio_split.hpp"
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 
 namespace impl {
+namespace {
+
+void mm_mapcount_add(Folio* folio, const MmStruct* mm, int diff) {
+  auto& counts = folio->mm_mapcount;
+  auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& e) { return e.first == mm; });
+  if (it == counts.end()) it = counts.insert(counts.end(), {mm, 0});
+  it->second += diff;
+  if (it->second == 0) counts.erase(it);
+}
+
+// __folio_remove_rmap's last step: an anon large folio with some pages still mapped
+// and some not goes on the deferred split queue.
+void maybe_deferred_split(Kernel& k, Folio* folio) {
+  if (!folio->anon() || folio->partially_mapped || folio->entire_mapcount >= 0) return;
+  if (folio->nr_pages_mapped > 0 && folio->nr_pages_mapped < folio->nr_pages()) deferred_split_folio(k, folio);
+}
+
+}  // namespace
 
 uint64_t linear_page_index(const Vma* vma, Vpn addr) { return vma->pgoff + (addr - vma->start); }
 
 void folio_add_new_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr) {
   folio->anon_vma = vma->anon_vma;
   folio->index = linear_page_index(vma, addr);
-  Page& page = k.page(folio->pfn);
-  page.mapcount = 0;
-  page.anon_exclusive = true;
+  Page& head = k.page(folio->pfn);
+  head.anon_exclusive = true;
+  if (!folio->large()) {
+    head.mapcount = 0;
+    if (vma->flags & VM_LOCKED) mlock_folio(k, folio);
+    return;
+  }
+  // Large folios are only made to be mapped by a PMD (THP faults and collapse); the
+  // head's AnonExclusive speaks for the whole PMD.
+  folio->entire_mapcount = 0;
+  folio->large_mapcount = 0;
+  mm_mapcount_add(folio, vma->mm, 1);
   if (vma->flags & VM_LOCKED) mlock_folio(k, folio);
 }
 
@@ -25,18 +56,60 @@ void folio_add_shared_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr) {
 }
 
 void folio_add_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma) {
-  k.page(pfn).mapcount++;
+  Page& page = k.page(pfn);
+  if (++page.mapcount == 0 && folio->large()) folio->nr_pages_mapped++;
+  if (folio->large()) {
+    folio->large_mapcount++;
+    mm_mapcount_add(folio, vma->mm, 1);
+    return;  // mlock_vma_folio() leaves PTE-mapped large folios evictable
+  }
   if (vma->flags & VM_LOCKED) mlock_folio(k, folio);
 }
 
 void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma) {
   Page& page = k.page(pfn);
   page.mapcount--;
-  if (page.mapcount < 0) page.anon_exclusive = false;
+  if (!folio->large()) {
+    if (page.mapcount < 0) page.anon_exclusive = false;
+    if (vma->flags & VM_LOCKED) munlock_folio(k, folio);
+    return;
+  }
+  if (page.mapcount < 0) {
+    folio->nr_pages_mapped--;
+    if (folio->entire_mapcount < 0) page.anon_exclusive = false;
+  }
+  folio->large_mapcount--;
+  mm_mapcount_add(folio, vma->mm, -1);
+  maybe_deferred_split(k, folio);
+}
+
+void folio_add_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma) {
+  folio->entire_mapcount++;
+  folio->large_mapcount++;
+  mm_mapcount_add(folio, vma->mm, 1);
+  if (vma->flags & VM_LOCKED) mlock_folio(k, folio);
+}
+
+void folio_remove_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma) {
+  folio->entire_mapcount--;
+  folio->large_mapcount--;
+  mm_mapcount_add(folio, vma->mm, -1);
   if (vma->flags & VM_LOCKED) munlock_folio(k, folio);
+  maybe_deferred_split(k, folio);
 }
 
 void folio_move_anon_rmap(Folio* folio, Vma* vma) { folio->anon_vma = vma->anon_vma; }
+
+int folio_mm_mapcount(const Folio* folio, const MmStruct* mm) {
+  for (const auto& [m, n] : folio->mm_mapcount)
+    if (m == mm) return n;
+  return 0;
+}
+
+bool folio_mapped_by_other_mm(const Folio* folio, const MmStruct* mm) {
+  return std::any_of(folio->mm_mapcount.begin(), folio->mm_mapcount.end(),
+                     [&](const auto& e) { return e.first != mm; });
+}
 
 namespace {
 
@@ -75,8 +148,8 @@ std::vector<ops::PageKey> page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pf
   rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
     Vpn v = addr + offset;  // may lie outside the VMA: the walk covers the whole folio
     if (v < vma->start || v >= vma->end) return true;
-    Pte* pte = pte_offset(vma->mm, v);
-    if (pte && pte->kind == Pte::Kind::present && pte->pfn == pfn) out.emplace_back(vma->mm->pid, v);
+    const PageView view = follow_page(vma->mm, v);
+    if (view.pte.kind == Pte::Kind::present && view.pte.pfn == pfn) out.emplace_back(vma->mm->pid, v);
     return true;
   };
   rmap_walk(k, folio, rwc);

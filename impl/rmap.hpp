@@ -4,6 +4,12 @@
 // anon folios, through the file's i_mmap tree for file and shmem folios, through the
 // stable node's rmap items for KSM folios (impl/ksm.hpp). Callers pass
 // a control block; one walk serves observation, unmapping and the invariant checks.
+//
+// Mapcounts as current kernels keep them: a small folio's page counts its PTEs in
+// _mapcount; a large folio also counts PMD mappings of the whole folio in
+// entire_mapcount, every mapping in large_mapcount (a PMD once), the pages some PTE
+// maps in nr_pages_mapped, and its mappings per MM. Each mapping holds one folio
+// reference: a PMD one for the whole folio, a PTE one for its page.
 
 #include <functional>
 
@@ -13,17 +19,27 @@
 namespace impl {
 
 // First mapping of a freshly allocated anon folio: folio->anon_vma and index are set
-// from the VMA, and the page is AnonExclusive.
+// from the VMA, `addr` being where its first page goes, and it is AnonExclusive. A
+// small folio is mapped by the PTE there; a large one by the PMD over it all.
 void folio_add_new_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr);
 // First mapping of a folio read back from swap that others may map too: it joins the
 // root anon_vma, which every VMA of the fork family is chained to.
 void folio_add_shared_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr);
 // One more PTE mapping of a page already in the rmap (file pages, fork of anon pages).
-// Adding and removing a mapping in a VM_LOCKED VMA also mlocks / munlocks the folio.
+// Adding and removing a mapping in a VM_LOCKED VMA also mlocks / munlocks the folio;
+// a large folio only by its PMD mappings, as the kernel's mlock_vma_folio() does.
 void folio_add_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma);
 void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma);
+// One more / one fewer PMD mapping of a whole large folio (fork, zap, split of the PMD).
+void folio_add_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma);
+void folio_remove_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma);
 // An exclusive anon folio reused by a write fault moves to the writer's own anon_vma.
 void folio_move_anon_rmap(Folio* folio, Vma* vma);
+
+// How many mappings of the folio the MM has (PMD ones counted once).
+int folio_mm_mapcount(const Folio* folio, const MmStruct* mm);
+// Whether an MM other than `mm` maps some page of the folio.
+bool folio_mapped_by_other_mm(const Folio* folio, const MmStruct* mm);
 
 uint64_t linear_page_index(const Vma* vma, Vpn addr);
 
@@ -39,8 +55,11 @@ void rmap_walk(Kernel& k, Folio* folio, RmapWalkControl& rwc);
 // found by rmap_walk (the walk of try_to_unmap, folio_referenced and try_to_migrate).
 template <class Fn>
 void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn);
+// Calls fn(vma, base, pmd) for every huge PMD that maps the (large) folio.
+template <class Fn>
+void folio_for_each_pmd(Kernel& k, Folio* folio, Fn fn);
 
-// The (pid, vpn) pairs whose PTE maps page `pfn`, found by rmap_walk.
+// The (pid, vpn) pairs that map page `pfn` (by PTE or by PMD), found by rmap_walk.
 std::vector<ops::PageKey> page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pfn);
 
 template <class Fn>
@@ -53,6 +72,20 @@ void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn) {
       Pte* pte = pte_offset(vma->mm, v);
       if (pte && pte->kind == Pte::Kind::present && pte->pfn == pfn) fn(vma, v, *pte);
     }
+    return true;
+  };
+  rmap_walk(k, folio, rwc);
+}
+
+template <class Fn>
+void folio_for_each_pmd(Kernel& k, Folio* folio, Fn fn) {
+  if (!folio->large()) return;
+  RmapWalkControl rwc;
+  rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
+    // A PMD mapping needs the folio's first page at an aligned address inside the VMA.
+    if (addr < vma->start || addr + folio->nr_pages() > vma->end || addr % vma->mm->pmd_pages) return true;
+    Pmd* pmd = pmd_offset(vma->mm, addr);
+    if (pmd && pmd->kind == Pmd::Kind::huge && pmd->pfn == folio->pfn) fn(vma, addr, *pmd);
     return true;
   };
   rmap_walk(k, folio, rwc);

@@ -4,6 +4,7 @@
 
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
+#include "impl/huge_memory.hpp"
 
 namespace impl {
 namespace {
@@ -105,6 +106,9 @@ void vma_remove(Kernel& k, Vma* vma) {
 }
 
 void vma_set_range(Kernel& k, Vma* vma, Vpn start, Vpn end, uint64_t pgoff) {
+  // vma_adjust_trans_huge: where the VMA shrinks, a huge PMD across its new edge splits.
+  if (start > vma->start) split_huge_pmd_address(k, vma, start);
+  if (end < vma->end) split_huge_pmd_address(k, vma, end);
   std::optional<LockGuard> file_lock, anon_lock;
   if (vma->file) file_lock.emplace(k.locks, vma->file->i_mmap_rwsem, LockMode::write);
   if (vma->anon_vma) anon_lock.emplace(k.locks, vma->anon_vma->root->rwsem, LockMode::write);
@@ -121,6 +125,7 @@ void vma_set_range(Kernel& k, Vma* vma, Vpn start, Vpn end, uint64_t pgoff) {
 }
 
 Vma* split_vma(Kernel& k, Vma* vma, Vpn addr, bool new_below) {
+  split_huge_pmd_address(k, vma, addr);  // no huge PMD may straddle the new boundary
   Vma* fresh = vma_create(k, vma->mm, vma->start, vma->end, vma->pgoff, vma->flags, vma->file);
   fresh->anon_vma = vma->anon_vma;
   if (new_below) {

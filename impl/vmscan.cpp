@@ -3,10 +3,12 @@
 #include <optional>
 
 #include "impl/folio.hpp"
+#include "impl/folio_split.hpp"
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
 #include "impl/swap.hpp"
+#include "impl/vma.hpp"
 
 namespace impl {
 namespace {
@@ -52,17 +54,8 @@ ops::FrameRef frame_ref(Kernel& k, Folio* folio) {
   return ops::FrameRef{kind, 0, 0, folio->mapping ? folio->mapping->object : 0, folio->index};
 }
 
-bool in_page_cache(const Folio* folio) {
-  return folio->mapping && folio->mapping->i_pages.count(folio->index) &&
-         folio->mapping->i_pages.at(folio->index) == folio;
-}
-
 // No one holds the folio but its mappings and caches (folio_ref_freeze would succeed).
-bool only_expected_refs(Kernel& k, const Folio* folio) {
-  const int nr = static_cast<int>(folio->nr_pages());
-  const int expected = folio_mapcount(k, folio) + (in_page_cache(folio) ? nr : 0) + (folio->swap ? nr : 0);
-  return folio->refcount == expected;
-}
+bool only_expected_refs(Kernel& k, const Folio* folio) { return folio->refcount == folio_expected_refs(k, folio); }
 
 // Not mlocked, not pinned, nothing holding it but its mappings and caches.
 bool may_isolate(Kernel& k, const Folio* folio) {
@@ -73,11 +66,30 @@ bool may_isolate(Kernel& k, const Folio* folio) {
 bool may_reclaim(Kernel& k, Folio* folio) {
   if (!may_isolate(k, folio)) return false;
   if (!folio->anon() && folio->swapbacked() && !folio_dirty(k, folio)) return true;  // clean shmem: dropped
-  return !folio->swapbacked() || (folio->anon() && (folio->lazyfree || folio->swap)) || get_swap_slot(k);
+  const bool lazyfree = k.page(folio->pfn).lazyfree;
+  return !folio->swapbacked() || (folio->anon() && (lazyfree || folio->swap)) || get_swap_slot(k);
+}
+
+// Whether a VM_LOCKED VMA maps the page (it must then stay, whatever its folio does).
+bool page_mapped_locked(Kernel& k, Folio* folio, pfn_t pfn) {
+  for (auto [pid, v] : page_mappers_by_rmap(k, folio, pfn)) {
+    const Vma* vma = find_vma(k.tasks.at(pid), v);
+    if (vma && (vma->flags & VM_LOCKED)) return true;
+  }
+  return false;
+}
+
+// The page of a large folio that LRU reclaim takes: the first one mapped (so a fact can
+// name it) and not locked.
+std::optional<pfn_t> reclaimable_page(Kernel& k, Folio* folio) {
+  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
+    if (page_mapcount(k.page(pfn)) > 0 && (k.bugs.reclaim_ignores_mlock || !page_mapped_locked(k, folio, pfn)))
+      return pfn;
+  return std::nullopt;
 }
 
 void swap_out_anon(Kernel& k, Folio* folio) {
-  if (folio->lazyfree) {  // MADV_FREE memory nobody wrote since (a write clears it): dropped
+  if (k.page(folio->pfn).lazyfree) {  // MADV_FREE memory nobody wrote since (a write clears it): dropped
     try_to_unmap(k, folio, std::nullopt);
     if (folio->swap) delete_from_swap_cache(k, folio);
     return;
@@ -159,6 +171,10 @@ bool unmap_folio(Kernel& k, Folio* folio) {
 
 unsigned folio_referenced(Kernel& k, Folio* folio) {
   unsigned young = 0;
+  folio_for_each_pmd(k, folio, [&](Vma*, Vpn, Pmd& pmd) {
+    young += pmd.young;
+    pmd.young = false;
+  });
   folio_for_each_pte(k, folio, [&](Vma*, Vpn, Pte& pte) {
     young += pte.young;
     pte.young = false;
@@ -166,7 +182,20 @@ unsigned folio_referenced(Kernel& k, Folio* folio) {
   return young;
 }
 
+bool reclaim_page(Kernel& k, Folio* folio, pfn_t pfn, bool record) {
+  if (!folio->large()) return reclaim_folio(k, folio, record);
+  if (folio->pincount > 0 || !only_expected_refs(k, folio)) return false;
+  if (!k.bugs.reclaim_ignores_mlock && page_mapped_locked(k, folio, pfn)) return false;
+  if (!k.page(pfn).lazyfree && !get_swap_slot(k)) return false;
+  if (!split_folio(k, folio)) return false;
+  return reclaim_folio(k, pfn_folio(k, pfn), record);
+}
+
 bool reclaim_folio(Kernel& k, Folio* folio, bool record) {
+  if (folio->large()) {
+    const auto pfn = reclaimable_page(k, folio);
+    return pfn && reclaim_page(k, folio, *pfn, record);
+  }
   if (!may_reclaim(k, folio)) return false;
   if (record) k.reclaim_facts.push_back(ops::ReclaimFact{frame_ref(k, folio)});
   LockGuard folio_lock(k.locks, folio->lock, LockMode::write);

@@ -24,7 +24,11 @@ uint64_t try_to_free_pages(Kernel& k, uint64_t nr);
 // goes to swap (lazily freed memory is dropped), file memory is written back, shmem goes
 // to swap behind its object. `record` adds the fact; MADV_PAGEOUT, whose choice the
 // model makes itself, does not.
+// A large folio is split first, and one page of it, mapped and not locked, is taken.
 bool reclaim_folio(Kernel& k, Folio* folio, bool record);
+// Reclaims the page `pfn` of the folio, splitting a large folio first when that page
+// may go (MADV_PAGEOUT, which chooses the pages itself).
+bool reclaim_page(Kernel& k, Folio* folio, pfn_t pfn, bool record);
 
 // Whether the folio or a PTE mapping it is dirty (try_to_unmap moves the PTE bits over).
 bool folio_dirty(Kernel& k, Folio* folio);

@@ -33,7 +33,7 @@ bool thp_eligible(const State& s, Pid pid, Vpn vpn) {
 // A large folio of zeros mapped by a PMD over the aligned range; false when fewer than
 // H frames are free.
 bool map_huge_folio(State& s, Pid pid, Vpn base) {
-  if (s.free_frames() < s.hpage()) return false;
+  if (!s.huge_page_available(pid, base)) return false;
   uint64_t folio = s.next_folio++;
   for (uint64_t i = 0; i < s.hpage(); ++i) {
     FrameId id = s.alloc_frame(ops::FrameKind::anon, 0);
@@ -133,6 +133,13 @@ bool can_reuse(const State& s, Pid pid, Vpn vpn, FrameId id) {
   const Frame& f = s.frames.at(id);
   if (f.kind == ops::FrameKind::ksm) return false;
   if (f.exclusive) return true;
+  // A large folio down to its last mapped page is not reused: the write copies that
+  // page so the folio can go (Linux 6.15+, __wp_can_reuse_large_anon_folio).
+  if (f.folio) {
+    size_t mappings = 0;
+    for (FrameId member : folio_frames(s, id)) mappings += mappers(s, member).size();
+    if (mappings <= 1) return false;
+  }
   for (FrameId member : folio_frames(s, id)) {
     const Frame& m = s.frames.at(member);
     if (m.swapcache && slot_referenced_elsewhere(s, *m.swapcache, pid, vpn)) return false;
@@ -146,9 +153,11 @@ bool can_reuse(const State& s, Pid pid, Vpn vpn, FrameId id) {
 Result cow(State& s, Pid pid, Vpn vpn) {
   Page& page = s.procs.at(pid).pages.at(vpn);
   page.attrs.anon_vma = true;
+  // COW of a PMD-mapped folio copies one page: the PMD is split first, and stays split
+  // when no frame can be had for the copy (do_huge_pmd_wp_page falls back to the PTE).
+  if (page.pte->pmd) split_pmd(s, pid, vpn);
   if (s.no_free_frame()) return Result::fail(ops::Errno::enomem);
   uint64_t value = page.pte->kind == Pte::Kind::zero ? 0 : s.frames.at(page.pte->frame).value;
-  if (page.pte->pmd) split_pmd(s, pid, vpn);  // COW of a PMD-mapped folio copies one page
   FrameId id = s.alloc_frame(ops::FrameKind::anon, value);
   s.frames.at(id).exclusive = true;
   page.pte = Pte{Pte::Kind::present, id};
@@ -201,6 +210,11 @@ Result break_cow(State& s, Pid pid, Vpn vpn, Access access) {
   if (access == Access::unshare && f.exclusive) return Result::ok();
   if (!can_reuse(s, pid, vpn, pte.frame)) return cow(s, pid, vpn);
   f.exclusive = true;
+  // A PMD mapping is exclusive as a whole (its head page's PageAnonExclusive speaks for
+  // it): reusing it in place makes every page of it exclusive, as do_huge_pmd_wp_page does.
+  if (pte.pmd)
+    for (Vpn v = vpn & ~(s.hpage() - 1), end = v + s.hpage(); v < end; ++v)
+      s.frames.at(s.procs.at(pid).pages.at(v).pte->frame).exclusive = true;
   return Result::ok();
 }
 
@@ -221,6 +235,7 @@ Result fault(State& s, Pid pid, Vpn vpn, Access access) {
       page->attrs.anon_vma = true;
     return Result::sigbus();
   }
+  if (page->pte && page->pte->pmd) split_pmd_if_broken(s, pid, vpn);
   Result r = Result::ok();
   if (!page->pte) r = first_touch(s, pid, vpn, access);
   else if (page->pte->kind == Pte::Kind::swap) r = swap_in(s, pid, vpn);

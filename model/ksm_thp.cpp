@@ -64,7 +64,7 @@ Result collapse_one(State& s, Pid pid, Vpn base) {
     if (pte && pte->kind == Pte::Kind::swap) value = s.slots.at(pte->slot);
     values.push_back(value);
   }
-  if (s.free_frames() < s.hpage()) return Result::fail(Errno::enomem);
+  if (!s.huge_page_available(pid, base)) return Result::fail(Errno::enomem);
   uint64_t folio = s.next_folio++;
   for (uint64_t i = 0; i < s.hpage(); ++i) {
     FrameId id = s.alloc_frame(FrameKind::anon, values[i]);

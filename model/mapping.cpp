@@ -50,7 +50,7 @@ Result do_mmap(State& s, const ops::Mmap& op) {
   uint64_t pgoff = file ? op.pgoff : a.backing == Backing::shmem ? 0 : op.vpn;
   Process next = *proc;
   erase_range(next, op.vpn, op.vpn + op.pages);
-  free_uncovered_tables(next, s.hpage());  // MAP_FIXED unmaps first, tables and all
+  free_pgtables(s, next);  // the old mappings' tables go before the new VMA is there
   for (uint64_t i = 0; i < op.pages; ++i) {
     a.pgoff = pgoff + i;
     next.pages[op.vpn + i].attrs = a;
@@ -61,6 +61,7 @@ Result do_mmap(State& s, const ops::Mmap& op) {
   // The new mapping is one VMA, whatever boundaries the range had before.
   proc->vma_cuts.erase(proc->vma_cuts.upper_bound(op.vpn), proc->vma_cuts.lower_bound(op.vpn + op.pages));
   free_unreachable(s);  // what the new mapping replaced is gone before it is populated
+  use_layout_after_edit(s);
   if (op.populate || op.locked) populate(s, op.pid, op.vpn, op.vpn + op.pages, false);
   return Result::ok();
 }
@@ -92,6 +93,7 @@ Result do_mprotect(State& s, const ops::Mprotect& op) {
   });
   if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
   *proc = std::move(next);
+  use_layout_after_edit(s);
   // A locked private VMA made writable gets write faults at once to break COW, so
   // that later writes to locked memory never fault.
   for (Vpn page : to_break) fault(s, op.pid, page, Access::write);
@@ -107,6 +109,7 @@ Result do_mlock(State& s, Pid pid, Vpn vpn, uint64_t pages, bool lock) {
   Result r = edit_until_hole(next, vpn, vpn + pages, [&](Attrs& a) { a.locked = lock; });
   if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
   *proc = std::move(next);
+  use_layout_after_edit(s);
   if (!lock || r.kind != Result::Kind::ok) return r;
   // mlock faults the range in; a page it cannot fault fails the call as mlock(2) says.
   Result p = populate(s, pid, vpn, vpn + pages, true);

@@ -37,10 +37,23 @@ void extend(Process& proc, const Page& last, Vpn at, uint64_t count) {
 }
 
 // Moves [from, from + count) to `to`, then grows the moved VMA to `new_pages`.
-void move_pages(Process& proc, const ops::Mremap& op, uint64_t count, Vpn to, uint64_t hpage) {
+void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
   std::vector<Page> moved;
   for (Vpn v = op.vpn; v < op.vpn + count; ++v) moved.push_back(proc.pages.at(v));
+  // The target is unmapped first, its page tables freed where no VMA is left around
+  // them (the source still is), then the pages move, then the source goes.
+  proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
+  free_pgtables(s, proc);
   if (op.dontunmap) {
+    // A huge PMD moves whole only when the move covers it and keeps its alignment
+    // (move_huge_pmd); otherwise it was split in place first, and the old range keeps
+    // the PTE table that split left, empty now.
+    const uint64_t h = s.hpage();
+    for (Vpn v = op.vpn; v < op.vpn + count; ++v) {
+      const Vpn base = v & ~(h - 1);
+      const bool whole = base >= op.vpn && base + h <= op.vpn + count && (to - op.vpn) % h == 0;
+      if (proc.pages.at(v).pte && proc.pages.at(v).pte->pmd && !whole) proc.tables.insert(base);
+    }
     // Nothing is unmapped, so the old VMA is not split: all of it loses VM_LOCKED.
     const Extent vma = *extent_at(proc, op.vpn);
     for (Vpn v = vma.start; v < vma.end; ++v) proc.pages.at(v).attrs.locked = false;
@@ -48,8 +61,6 @@ void move_pages(Process& proc, const ops::Mremap& op, uint64_t count, Vpn to, ui
   } else {
     proc.pages.erase(proc.pages.lower_bound(op.vpn), proc.pages.lower_bound(op.vpn + op.old_pages));
   }
-  proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
-  free_uncovered_tables(proc, hpage);
   // An anon VMA no fault has given an anon_vma takes the index of its new address, so
   // that it can merge there (copy_vma); one with an anon_vma keeps its index.
   const Attrs& a = moved.front().attrs;
@@ -69,7 +80,7 @@ Result duplicate_mapping(State& s, Process& proc, const ops::Mremap& op) {
   if (!a.shared) return Result::fail(Errno::einval);
   if (op.to) {  // MREMAP_FIXED unmaps the target first, even if that takes the source
     proc.pages.erase(proc.pages.lower_bound(*op.to), proc.pages.lower_bound(*op.to + op.new_pages));
-    free_uncovered_tables(proc, s.hpage());
+    free_pgtables(s, proc);
     free_unreachable(s);
     if (!proc.pages.count(op.vpn)) return Result::fail(Errno::efault);
   }
@@ -152,7 +163,7 @@ Result plan(const State& s, const Process& proc, const ops::Mremap& op, Process&
     auto dest = op.to ? op.to : highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
     at = *dest;
-    move_pages(next, op, kept, at, s.hpage());
+    move_pages(s, next, op, kept, at);
     moves = true;
   } else if (op.new_pages <= op.old_pages) {
     next.pages.erase(next.pages.lower_bound(new_end), next.pages.lower_bound(old_end));
@@ -163,7 +174,7 @@ Result plan(const State& s, const Process& proc, const ops::Mremap& op, Process&
     auto dest = highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
     at = *dest;
-    move_pages(next, op, kept, at, s.hpage());
+    move_pages(s, next, op, kept, at);
     moves = true;
   }
   if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
@@ -205,6 +216,7 @@ Result remap_one(State& s, const ops::Mremap& op) {
   // populated next, and fault-around looks at the VMA's extent).
   proc->vma_cuts.erase(proc->vma_cuts.upper_bound(at), proc->vma_cuts.lower_bound(at + op.new_pages));
   free_unreachable(s);  // what the move replaced is gone before the growth is populated
+  use_layout_after_edit(s);
   if (op.new_pages > op.old_pages && proc->pages.at(at).attrs.locked)
     populate(s, op.pid, at + op.old_pages, at + op.new_pages, false);
   return Result::of(at);

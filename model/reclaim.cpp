@@ -138,6 +138,24 @@ bool State::no_free_frames(uint64_t n) {
   return true;
 }
 
+bool State::huge_page_available(Pid pid, Vpn vpn) {
+  if (free_frames() < hpage()) free_unreachable(*this);
+  if (free_frames() < hpage()) return false;
+  if (pending_fallbacks.empty() || pending_fallbacks.front() != ops::HugeFallbackFact{pid, vpn}) return true;
+  const ops::HugeFallbackFact fact = pending_fallbacks.front();
+  pending_fallbacks.pop_front();
+  // Every aligned block of H frames that holds a free frame must hold a frame that
+  // cannot move (a pinned small page), or compaction would have emptied it; frames
+  // outside whole blocks (frames % H of them) never make a huge page.
+  uint64_t pinned = 0;
+  for (const auto& [id, f] : frames) pinned += f.folio == 0 && frame_pinned(*this, id);
+  const uint64_t stranded = pinned * (hpage() - 1) + limits.frames % hpage();
+  if (stranded < free_frames() && !fact_error)
+    fact_error = fmt::format("impl reported {}, but {} frames are free and only {} pinned pages could keep them apart",
+                             ops::huge_fallback_text(fact), free_frames(), pinned);
+  return false;
+}
+
 void apply_pending_facts(State& s) {
   free_unreachable(s);  // a slot freed earlier in the op is free for these facts
   while (take_fact(s)) {}
@@ -175,10 +193,16 @@ std::optional<FrameRef> ref_of(const State& s, FrameId id) {
 }  // namespace
 
 std::optional<FrameRef> reclaim_candidate(const State& s, std::optional<ops::PageKey> except) {
+  // The fault holds the folio mapped at the faulting page, so no page of it can go: a
+  // large folio cannot be split for reclaim while the fault path has a reference on it.
+  std::vector<FrameId> held;
+  if (except)
+    if (auto p = s.procs.find(except->first); p != s.procs.end())
+      if (auto page = p->second.pages.find(except->second); page != p->second.pages.end())
+        if (page->second.pte && page->second.pte->kind == Pte::Kind::present)
+          held = folio_frames(s, page->second.pte->frame);
   for (const auto& [id, f] : s.frames) {
-    if (illegal(s, id)) continue;
-    auto m = mappers(s, id);
-    if (except && std::find(m.begin(), m.end(), *except) != m.end()) continue;
+    if (illegal(s, id) || std::find(held.begin(), held.end(), id) != held.end()) continue;
     if (auto ref = ref_of(s, id)) return ref;
   }
   return std::nullopt;
@@ -228,7 +252,11 @@ Result do_migrate(State& s, const ops::Migrate& op) {
   if (page->pte && page->pte->kind == Pte::Kind::zero) return Result::fail(Errno::efault);
   if (!page->pte || page->pte->kind != Pte::Kind::present) return Result::fail(Errno::enoent);
   if (folio_pinned(s, page->pte->frame)) return Result::fail(Errno::ebusy);
-  if (s.free_frames() < folio_frames(s, page->pte->frame).size()) return Result::fail(Errno::enomem);
+  if (s.frames.at(page->pte->frame).folio) {
+    if (!s.huge_page_available(op.pid, op.vpn)) return Result::fail(Errno::enomem);
+  } else if (s.free_frames() == 0) {
+    return Result::fail(Errno::enomem);
+  }
   return Result::ok();  // a new frame with the same content, mappings and folio: nothing visible changes
 }
 

@@ -88,6 +88,21 @@ bool frame_mlocked(const State& s, FrameId frame) {
   return false;
 }
 
+void set_cuts(State& s, const System::Layout& layout) {
+  for (auto& [pid, proc] : s.procs) {
+    proc.vma_cuts.clear();
+    if (auto it = layout.find(pid); it != layout.end())
+      for (auto [start, end] : it->second) {
+        proc.vma_cuts.insert(start);
+        proc.vma_cuts.insert(end);
+      }
+  }
+}
+
+void use_layout_after_edit(State& s) {
+  if (s.layout_after) set_cuts(s, *s.layout_after);
+}
+
 std::vector<Extent> extents(const Process& proc) {
   std::vector<Extent> out;
   const Page* prev = nullptr;

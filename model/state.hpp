@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model/system.hpp"
+#include "ops/fact.hpp"
 #include "ops/observation.hpp"
 
 namespace model {
@@ -135,6 +136,16 @@ struct State {
   // pending facts.
   bool no_free_frames(uint64_t n);
   bool no_free_frame() { return no_free_frames(1); }
+  // Where the implementation found no huge page though enough frames were free (its
+  // compaction blocked by pinned pages), handed in with the op like the reclaim facts:
+  // the model takes the next one where it tries a huge page for the same (pid, vpn).
+  std::deque<ops::HugeFallbackFact> pending_fallbacks;
+  // In differential runs, the implementation's VMA layout after the op.
+  std::optional<System::Layout> layout_after;
+  // Whether a huge page can be had now for (pid, vpn): H frames free (counting what the
+  // op already left unreachable, as the kernel frees at once), unless the
+  // implementation's next fallback fact is for this place and is legal.
+  bool huge_page_available(Pid pid, Vpn vpn);
   uint64_t hpage() const { return limits.hpage_pages(); }
   FrameId alloc_frame(ops::FrameKind kind, uint64_t value);
 };
@@ -147,6 +158,12 @@ bool folio_pinned(const State& s, FrameId frame);
 std::vector<FrameId> folio_frames(const State& s, FrameId frame);
 bool frame_mlocked(const State& s, FrameId frame);
 std::vector<Extent> extents(const Process& proc);
+// The implementation's VMA boundaries (System::apply): every process's vma_cuts.
+void set_cuts(State& s, const System::Layout& layout);
+// An op that faults pages in after editing VMAs (mmap and mremap populating, mlock,
+// mprotect breaking COW) calls this between the two: its faults then see the VMAs as
+// the implementation has them after the edit (merged or split), not as before the op.
+void use_layout_after_edit(State& s);
 std::optional<Extent> extent_at(const Process& proc, Vpn vpn);
 // Whether an address space stays within the VMA count and size limits.
 bool fits_limits(const State& s, const Process& proc);
@@ -157,11 +174,15 @@ void tidy(State& s);
 // allocate in one call run it in between, as the kernel frees zapped pages at once.
 void free_unreachable(State& s);
 void zap(State& s, Pid pid, Vpn vpn);  // drop the PTE (the page stays mapped)
-// Frees the page tables whose range no VMA covers any more. Unmapping does this at
-// once, so a mapping put in the same place by the same call finds no table there.
-void free_uncovered_tables(Process& proc, uint64_t hpage);
+// The page tables of huge-page ranges where the process maps no page go (free_pgtables).
+// Unmapping runs it before a new mapping takes the range (MAP_FIXED, mremap's target).
+void free_pgtables(const State& s, Process& proc);
 void split_folio(State& s, FrameId frame);
 void split_pmd(State& s, Pid pid, Vpn vpn);
+// The kernel splits a huge PMD the moment a VMA boundary cuts it (vma_adjust_trans_huge);
+// the model finds out in tidy(). A fault in the middle of an op (mprotect's COW break,
+// mlock's populate) calls this first, to see what the kernel would.
+void split_pmd_if_broken(State& s, Pid pid, Vpn vpn);
 
 // ---- faults (fault.cpp) ----
 enum class Access : uint8_t { read, write, unshare };

@@ -60,30 +60,23 @@ ops::Result System::apply(const ops::Op& op) {
   return r;
 }
 
-namespace {
-
-void set_cuts(State& s, const System::Layout& layout) {
-  for (auto& [pid, proc] : s.procs) {
-    proc.vma_cuts.clear();
-    if (auto it = layout.find(pid); it != layout.end())
-      for (auto [start, end] : it->second) {
-        proc.vma_cuts.insert(start);
-        proc.vma_cuts.insert(end);
-      }
-  }
-}
-
-}  // namespace
-
 ops::Result System::apply(const ops::Op& op, const Layout& before, const Layout& after,
-                          const std::vector<ops::FrameRef>& reclaimed) {
+                          const std::vector<ops::FrameRef>& reclaimed,
+                          const std::vector<ops::HugeFallbackFact>& huge_fallbacks) {
   State& s = *state_;
   set_cuts(s, before);
   s.ran_out_of_frames = false;
   s.fact_error.reset();
   s.pending_facts.assign(reclaimed.begin(), reclaimed.end());
+  s.pending_fallbacks.assign(huge_fallbacks.begin(), huge_fallbacks.end());
+  s.layout_after = after;
   ops::Result r = dispatch(s, op);
+  s.layout_after.reset();
   apply_pending_facts(s);  // `reclaim N`'s choices, and any the op did not run into
+  if (!s.pending_fallbacks.empty() && !s.fact_error)
+    s.fact_error = fmt::format("impl reported {}, but the model never tried a huge page there",
+                               ops::huge_fallback_text(s.pending_fallbacks.front()));
+  s.pending_fallbacks.clear();
   set_cuts(s, after);
   tidy(s);
   set_cuts(s, {});

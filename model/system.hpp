@@ -45,8 +45,13 @@ class System {
   // the model takes the next one wherever a fault or file write finds no free frame
   // (where the implementation's direct reclaim ran), and the rest at the end (`reclaim
   // N`). reclaim_error() then says whether one of them was illegal.
+  // `huge_fallbacks` are where the implementation found no huge page though enough
+  // frames were free; the model takes each where it tries one for the same page, and
+  // checks it was possible (see State::huge_page_available).
   ops::Result apply(const ops::Op& op, const Layout& before, const Layout& after,
-                    const std::vector<ops::FrameRef>& reclaimed = {});
+                    const std::vector<ops::FrameRef>& reclaimed = {},
+                    const std::vector<ops::HugeFallbackFact>& huge_fallbacks = {});
+  // Why one of the op's facts (reclaim or huge fallback) was illegal, or was never used.
   const std::optional<std::string>& reclaim_error() const;
   // Why `layout` cannot be the VMA layout of the model's address spaces (a VMA over
   // a hole, or over pages whose attributes do not continue), or nothing.

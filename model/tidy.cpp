@@ -61,17 +61,18 @@ void track_page_tables(State& s) {
     Process& proc = entry.second;
     for (const auto& [vpn, page] : proc.pages)
       if (page.pte && !page.pte->pmd) proc.tables.insert(vpn & ~(h - 1));
-    free_uncovered_tables(proc, h);
+    free_pgtables(s, proc);
   }
 }
 
 
 }  // namespace
 
-void free_uncovered_tables(Process& proc, uint64_t hpage) {
+void free_pgtables(const State& s, Process& proc) {
+  const uint64_t h = s.hpage();
   std::erase_if(proc.tables, [&](Vpn base) {
     auto it = proc.pages.lower_bound(base);
-    return it == proc.pages.end() || it->first >= base + hpage;
+    return it == proc.pages.end() || it->first >= base + h;
   });
 }
 
@@ -87,10 +88,22 @@ void split_folio(State& s, FrameId frame) {
   drop_broken_pmds(s);
 }
 
+void split_pmd_if_broken(State& s, Pid pid, Vpn vpn) {
+  const Vpn base = vpn & ~(s.hpage() - 1);
+  if (!pmd_still_valid(s, pid, base)) split_pmd(s, pid, base);
+}
+
+// The PMD becomes a PTE table mapping the same pages; the table stays when those PTEs
+// are zapped later in the same op (reclaim splitting a folio, then unmapping its pages).
 void split_pmd(State& s, Pid pid, Vpn vpn) {
   Vpn base = vpn & ~(s.hpage() - 1);
+  bool split = false;
   for (Vpn v = base; v < base + s.hpage(); ++v)
-    if (Page* page = s.page(pid, v); page && page->pte) page->pte->pmd = false;
+    if (Page* page = s.page(pid, v); page && page->pte && page->pte->pmd) {
+      page->pte->pmd = false;
+      split = true;
+    }
+  if (split) s.procs.at(pid).tables.insert(base);
 }
 
 // Memory nobody can reach any more is freed: frames no PTE, cache, swap cache or pin

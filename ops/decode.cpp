@@ -154,9 +154,20 @@ class Decoder {
     p = b < bytes::prot_literal_below ? Prot(b & 7) : prot_read | prot_write;
   }
 
+  // Below advice_count the byte is the advice itself (what the encoder writes); above,
+  // hugepage, collapse and mergeable come up more often than the rest: huge pages need
+  // the advice before the faults that make them, and KSM needs mergeable VMAs.
   void advice(Advice& a) {
-    uint8_t b = in_.byte();
-    a = b < advice_count || (b & 3) != 0 ? Advice(b % advice_count) : Advice::mergeable;
+    static constexpr std::array<Advice, advice_count + 12> weighted = [] {
+      std::array<Advice, advice_count + 12> t{};
+      for (unsigned i = 0; i < advice_count; ++i) t[i] = Advice(i);
+      for (unsigned i = advice_count; i < advice_count + 4; ++i) t[i] = Advice::hugepage;
+      t[advice_count + 4] = t[advice_count + 5] = Advice::collapse;
+      for (unsigned i = advice_count + 6; i < advice_count + 12; ++i) t[i] = Advice::mergeable;
+      return t;
+    }();
+    const uint8_t b = in_.byte();
+    a = b < advice_count ? Advice(b) : weighted[(b - advice_count) % weighted.size()];
   }
 
  private:

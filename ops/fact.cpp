@@ -28,4 +28,6 @@ std::string frame_ref_text(const FrameRef& f) {
   return "?";
 }
 
+std::string huge_fallback_text(const HugeFallbackFact& f) { return "no huge page for " + page_text(f.pid, f.vpn); }
+
 }  // namespace ops

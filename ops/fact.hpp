@@ -1,6 +1,7 @@
 #pragma once
-// Choices only the implementation makes (which frames reclaim takes) are handed to
-// the model as facts; the model checks each is legal before applying it.
+// Choices only the implementation makes (which frames reclaim takes, where it could not
+// assemble a huge page) are handed to the model as facts; the model checks each is
+// legal before applying it.
 
 #include <cstdint>
 #include <string>
@@ -27,6 +28,18 @@ struct ReclaimFact {
   bool operator==(const ReclaimFact&) const = default;
 };
 
+// "the implementation found no huge page for (pid, vpn)": enough frames were free but
+// no naturally aligned block of them, and compaction could not make one (pinned pages
+// in the way). A THP fault there fell back to a small page; collapse, or migration of
+// the large folio mapped there, answered ENOMEM. For faults and collapse vpn is the
+// first page of the huge range; for migration, the page the op names.
+struct HugeFallbackFact {
+  Pid pid = 0;
+  Vpn vpn = 0;
+  bool operator==(const HugeFallbackFact&) const = default;
+};
+
 std::string frame_ref_text(const FrameRef& f);
+std::string huge_fallback_text(const HugeFallbackFact& f);
 
 }  // namespace ops

@@ -60,6 +60,25 @@ RC_GTEST_PROP(RunnerProperty, RandomSequencesUnderMemoryPressure_ImplAgreesWithM
   impl_agrees_with_model({}, limits);
 }
 
+// With THP "always": huge zero pages and PMD-mapped large folios wherever an aligned
+// range fits a VMA, and with them PMD splits, COW of PMDs, collapse, split and the
+// reclaim and migration of large folios.
+RC_GTEST_PROP(RunnerProperty, RandomSequencesWithThpAlways_ImplAgreesWithModel, ()) {
+  ops::Limits limits = small_world();
+  limits.thp_always = true;
+  impl_agrees_with_model({}, limits);
+}
+
+// The same with little memory: huge pages fall back to small ones, are compacted for,
+// and are split by reclaim.
+RC_GTEST_PROP(RunnerProperty, RandomSequencesWithThpAlwaysUnderMemoryPressure_ImplAgreesWithModel, ()) {
+  ops::Limits limits = small_world();
+  limits.thp_always = true;
+  limits.frames = 24;
+  limits.swap_slots = 8;
+  impl_agrees_with_model({}, limits);
+}
+
 TEST(RunnerProperty, AFailureIsReportedAsItsShrunkCounterexampleTrace) {
   impl::Bugs bugs;
   bugs.skip_anon_vma_clone_on_split = true;

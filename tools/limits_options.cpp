@@ -61,6 +61,7 @@ void LimitsOptions::add_to(CLI::App& app) {
   CLI::Option* thp = app.add_flag("--thp-always,!--no-thp-always", given_.thp_always,
                                   "THP \"always\": huge pages without hugepage advice")
                          ->group(group);
+  thp_ = thp;
   overrides_.push_back([this, thp](ops::Limits& l) {
     if (thp->count() > 0) l.thp_always = given_.thp_always;
   });

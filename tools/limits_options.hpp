@@ -23,11 +23,15 @@ class LimitsOptions {
   // Overwrites in `limits` exactly the fields whose flag was given.
   void apply(ops::Limits& limits) const;
 
+  // Whether --thp-always or --no-thp-always was given.
+  bool thp_always_given() const { return thp_ && thp_->count() > 0; }
+
  private:
   template <class T>
   void add_number(CLI::App& app, const char* flag, T ops::Limits::*field, const char* what);
 
   ops::Limits given_;  // parsed flag values; only fields whose flag was seen are meaningful
+  CLI::Option* thp_ = nullptr;
   std::vector<std::function<void(ops::Limits&)>> overrides_;
 };
 

@@ -98,18 +98,25 @@ int run_campaign(const RunOptions& opts) {
   ops::Limits shown_limits = limits;
   shown_limits.max_ops = ops::Limits{}.max_ops;  // already said by --ops
   const std::string comment = ops::limits_comment(shown_limits);
-  fmt::print("rmapcheck run --seed {} --ops {}{}\n", seed, opts.ops, comment.empty() ? "" : "  (" + comment + ")");
+  // Unless told otherwise, odd seeds run with THP "always", so that every sequence
+  // either needs hugepage advice for huge pages or gets them wherever they fit. A seed
+  // alone still says everything: `--seed S --sequences 1` runs as sequence S ran.
+  const bool vary_thp = !opts.limits.thp_always_given();
+  fmt::print("rmapcheck run --seed {} --ops {}{}{}\n", seed, opts.ops, comment.empty() ? "" : "  (" + comment + ")",
+             vary_thp ? "  thp_always on odd seeds" : "");
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   Progress progress;
   double shown = 0;
   for (uint64_t i = 0; opts.sequences == 0 || i < opts.sequences; ++i) {
     if (opts.sequences == 0 && elapsed() >= opts.seconds) break;
-    auto finding = run_one(seed + i, limits, bugs_from(opts.bugs), progress);
+    ops::Limits sequence_limits = limits;
+    if (vary_thp) sequence_limits.thp_always = (seed + i) % 2 == 1;
+    auto finding = run_one(seed + i, sequence_limits, bugs_from(opts.bugs), progress);
     ++progress.sequences;
     if (finding) {
       if (!opts.quiet) print_progress(progress, elapsed(), true);
-      return report(*finding, limits, opts);
+      return report(*finding, sequence_limits, opts);
     }
     if (!opts.quiet && elapsed() - shown >= 1) print_progress(progress, shown = elapsed(), false);
   }
@@ -127,7 +134,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Stops at the first finding, writes it to FINDINGS/SEED.trace and prints how to replay it.\n"
       "The campaign's world is denser than the trace defaults: --address-space 0x100 --max-pages 0x100 --frames 64 --swap-slots 48 "
-      "unless given.\n"
+      "unless given; without --thp-always or --no-thp-always, odd seeds run with THP \"always\".\n"
       "Exit: 0 no finding, 1 a finding, 2 usage or limits error.");
   cmd->add_option("--seed", opts->seed, "seed of the first sequence (default: random; printed)");
   cmd->add_option("--ops", opts->ops, "ops per sequence")->capture_default_str()->check(CLI::Range(1u, 1u << 20));
