@@ -132,6 +132,8 @@ Result move_vma(Kernel& k, MmStruct* mm, const ops::Mremap& op, Vpn to) {
 Result duplicate_mapping(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
   const uint64_t space = k.limits.address_space;
   if (op.to && (*op.to > space || op.new_pages > space - *op.to)) return Result::fail(Errno::einval);
+  // The overlap check, with an old range of no length: `vpn` inside the target.
+  if (op.to && *op.to < op.vpn && op.vpn < *op.to + op.new_pages) return Result::fail(Errno::einval);
   if (op.dontunmap) return Result::fail(Errno::einval);
   if (op.vpn >= space) return Result::fail(Errno::efault);
   Vma* vma = find_vma(mm, op.vpn);

@@ -196,6 +196,8 @@ Result remap_one(State& s, const ops::Mremap& op) {
   if (op.old_pages == 0 && op.new_pages > 0) {
     if (op.to && (*op.to > s.limits.address_space || op.new_pages > s.limits.address_space - *op.to))
       return Result::fail(Errno::einval);
+    // The overlap check, with an old range of no length: `vpn` inside the target.
+    if (op.to && *op.to < op.vpn && op.vpn < *op.to + op.new_pages) return Result::fail(Errno::einval);
     return duplicate_mapping(s, *proc, op);
   }
   if (op.old_pages == 0) return Result::fail(Errno::einval);
