@@ -59,9 +59,8 @@ bool locked_at(MmStruct* mm, Vpn v) {
   return vma && (vma->flags & VM_LOCKED);
 }
 
-// mlock_vma_pages_range: the pages already mapped where VM_LOCKED changed are mlocked
-// or munlocked now (pages faulted in later are counted by the rmap). As in the rmap, a
-// large folio counts its PMD mappings (once each), not its PTE ones.
+}  // namespace
+
 void mlock_pte_range(Kernel& k, MmStruct* mm, Vpn start, const std::vector<bool>& was_locked) {
   for (Vpn v = start; v < start + was_locked.size(); ++v) {
     const bool now = locked_at(mm, v);
@@ -73,8 +72,6 @@ void mlock_pte_range(Kernel& k, MmStruct* mm, Vpn start, const std::vector<bool>
     else munlock_folio(k, folio);
   }
 }
-
-}  // namespace
 
 Result do_mlock(Kernel& k, MmStruct* mm, Vpn vpn, uint64_t pages, bool lock) {
   if (pages == 0) return Result::ok();

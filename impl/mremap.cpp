@@ -119,10 +119,10 @@ Result move_vma(Kernel& k, MmStruct* mm, const ops::Mremap& op, Vpn to) {
   } else if (Vma* old = find_vma(mm, op.vpn); old->flags & VM_LOCKED) {
     // Nothing was unmapped, so the old VMA is not split: all of it loses VM_LOCKED, and
     // the pages still mapped in it are munlocked.
-    for (Vpn v = old->start; v < old->end; ++v)
-      if (const Pte* pte = pte_offset(mm, v); pte && pte->kind == Pte::Kind::present)
-        munlock_folio(k, pfn_folio(k, pte->pfn));
+    const Vpn start = old->start;
+    const std::vector<bool> was_locked(old->end - old->start, true);
     vma_modify_flags(k, old, old->start, old->end, old->flags & ~VM_LOCKED);
+    mlock_pte_range(k, mm, start, was_locked);
   }
   return Result::ok();
 }
