@@ -175,6 +175,13 @@ Result do_wp_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
   return map_new_anon(k, vma, vpn, page.value, write);
 }
 
+// vma_is_accessible(), and the pkey check that makes PROT_EXEC alone execute-only
+// (limits.exec_only): a read of such a VMA faults nothing in.
+bool vma_readable(const Kernel& k, const Vma* vma) {
+  const uint32_t access = vma->flags & VM_ACCESS_FLAGS;
+  return access != 0 && !(k.limits.exec_only && access == VM_EXEC);
+}
+
 }  // namespace
 
 uint64_t pte_value(Kernel& k, const Pte& pte) {
@@ -183,7 +190,7 @@ uint64_t pte_value(Kernel& k, const Pte& pte) {
 
 Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind) {
   Vma* vma = find_vma(mm, vpn);
-  if (!vma || !(vma->flags & VM_ACCESS_FLAGS)) return Result::segv();
+  if (!vma || !vma_readable(k, vma)) return Result::segv();
   if (kind == FaultKind::write && !(vma->flags & VM_WRITE)) return Result::segv();
   // The PMD level first (__handle_mm_fault): a THP fault on an empty PMD, then the huge
   // PMD itself. Either may fall back to the PTE level (no huge page to be had, or COW
@@ -236,9 +243,10 @@ Result populate_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, bool stop_on_
       continue;
     }
     Vpn stop = std::min(vma->end, end);
-    // GUP cannot fault a PROT_NONE VMA in (no FOLL_FORCE there): mlock(2) fails on it.
-    if (!(vma->flags & VM_ACCESS_FLAGS) && stop_on_error) return Result::segv();
-    if (vma->flags & VM_ACCESS_FLAGS) {
+    // GUP cannot fault a PROT_NONE VMA in (no FOLL_FORCE there), nor execute-only
+    // memory (the pkey denies the read): mlock(2) fails on it.
+    if (!vma_readable(k, vma) && stop_on_error) return Result::segv();
+    if (vma_readable(k, vma)) {
       // Writable private mappings get write faults, to break COW now.
       FaultKind kind = (vma->flags & VM_WRITE) && cow_mapping(vma) ? FaultKind::write : FaultKind::read;
       for (Vpn p = v; p < stop; ++p) {

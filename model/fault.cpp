@@ -223,7 +223,7 @@ Result break_cow(State& s, Pid pid, Vpn vpn, Access access) {
 Result fault(State& s, Pid pid, Vpn vpn, Access access) {
   if (!s.proc(pid)) return Result::fail(ops::Errno::esrch);
   Page* page = s.page(pid, vpn);
-  if (!page || page->attrs.prot == ops::prot_none) return Result::segv();
+  if (!page || !s.limits.readable(page->attrs.prot)) return Result::segv();
   if (access == Access::write && !(page->attrs.prot & ops::prot_write)) return Result::segv();
   if (!page->pte && beyond_eof(s, page->attrs)) {
     // Fault-around comes before the page is looked up: the neighbours inside the file
@@ -248,9 +248,10 @@ Result populate(State& s, Pid pid, Vpn start, Vpn end, bool stop_on_error) {
     Vpn from = std::max(e.start, start), to = std::min(e.end, end);
     if (from >= to) continue;
     const Attrs& a = s.procs.at(pid).pages.at(from).attrs;
-    // GUP cannot fault a PROT_NONE VMA in (no FOLL_FORCE there): mlock(2) fails on it.
-    if (a.prot == ops::prot_none && stop_on_error) return Result::segv();
-    if (a.prot == ops::prot_none) continue;
+    // GUP cannot fault a PROT_NONE VMA in (no FOLL_FORCE there), nor execute-only
+    // memory (the pkey denies the read): mlock(2) fails on it.
+    if (!s.limits.readable(a.prot) && stop_on_error) return Result::segv();
+    if (!s.limits.readable(a.prot)) continue;
     // Writable private mappings are populated with write faults, to break COW.
     Access access = (a.prot & ops::prot_write) && !a.shared ? Access::write : Access::read;
     for (Vpn v = from; v < to; ++v) {

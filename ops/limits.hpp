@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "ops/types.hpp"
+
 namespace ops {
 
 struct Limits {
@@ -26,9 +28,16 @@ struct Limits {
   // oracle keeps the kernel's so, so that no fault waits for I/O). Only fault-around
   // can tell; off: the cache holds what faults and writes brought in.
   bool file_pages_cached = false;
+  // PROT_EXEC alone is execute-only: x86 with protection keys gives such a VMA the
+  // execute-only pkey, so reads of it SIGSEGV and GUP (mlock, MAP_POPULATE) cannot
+  // fault it in. Off: PROT_EXEC implies read, as on x86 without pkeys.
+  bool exec_only = false;
   unsigned max_ops = 256;            // fuzz decoder: ops per input
 
   uint64_t hpage_pages() const { return uint64_t{1} << hpage_order; }
+  // Whether a read of a VMA with protection `prot` faults its page in (the kernel's
+  // vma_is_accessible() and, for execute-only memory, the pkey check).
+  bool readable(Prot prot) const { return prot != prot_none && !(exec_only && prot == prot_exec); }
   bool operator==(const Limits&) const = default;
 };
 

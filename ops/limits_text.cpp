@@ -48,6 +48,7 @@ constexpr std::array fields = {
     field<&Limits::thp_always>("thp_always"),
     field<&Limits::fault_around_pages>("fault_around_pages"),
     field<&Limits::file_pages_cached>("file_pages_cached"),
+    field<&Limits::exec_only>("exec_only"),
     field<&Limits::max_ops>("max_ops"),
 };
 

@@ -6,7 +6,7 @@
 //
 // Keys are the field names of Limits; only fields that differ from the defaults are
 // written. Numbers are decimal or 0x-hex (address_space is written in hex);
-// thp_always is 0 or 1.
+// thp_always, file_pages_cached and exec_only are 0 or 1.
 
 #include <string>
 

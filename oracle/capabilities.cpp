@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -80,6 +82,17 @@ void probe_fault_around(Capabilities& caps) {
   caps.fault_around_assumed = false;
 }
 
+// x86 with protection keys gives a PROT_EXEC-only VMA the execute-only pkey, which GUP
+// honours: mlock cannot fault the page in and fails with ENOMEM; without pkeys it reads
+// the page in. The raw syscall, because ASan's mlock does nothing.
+void probe_exec_only(Capabilities& caps) {
+  void* p = mmap(nullptr, page_size, PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return;
+  const long locked = syscall(SYS_mlock, p, page_size);
+  caps.exec_only = locked != 0 && errno == ENOMEM;
+  munmap(p, page_size);
+}
+
 }  // namespace
 
 Capabilities probe_capabilities(const std::string& files_dir) {
@@ -95,6 +108,7 @@ Capabilities probe_capabilities(const std::string& files_dir) {
   caps.swap = static_cast<bool>(std::getline(swaps, line)) && !line.empty();
   caps.ksm = access("/sys/kernel/mm/ksm/run", F_OK) == 0;
   probe_fault_around(caps);
+  probe_exec_only(caps);
   probe_files_dir(caps, files_dir);
   return caps;
 }
@@ -110,6 +124,7 @@ ops::Limits oracle_limits(const ops::Limits& trace, const Capabilities& caps) {
   l.swap_slots = caps.swap ? 1u << 20 : 0;
   l.thp_always = caps.thp_enabled == "always";
   l.fault_around_pages = caps.fault_around_pages;
+  l.exec_only = caps.exec_only;
   l.file_pages_cached = true;  // Files::fill_page_cache() keeps it so
   return l;
 }
@@ -128,11 +143,11 @@ std::vector<std::string> describe(const Capabilities& caps, const ops::Limits& l
   if (!caps.pagemap_scan)
     out.push_back("not compared: zero page and PMD mapping (no PAGEMAP_SCAN: Linux older than 6.7)");
   out.push_back(fmt::format(
-      "model: hpage_order={} thp_always={} swap_slots={}{} fault_around_pages={}{} file_pages_cached={}; "
-      "frames, pages and VMAs per process unlimited",
+      "model: hpage_order={} thp_always={} swap_slots={}{} fault_around_pages={}{} file_pages_cached={} "
+      "exec_only={}; frames, pages and VMAs per process unlimited",
       limits.hpage_order, int(limits.thp_always), limits.swap_slots, caps.swap ? "" : " (no swap)",
       limits.fault_around_pages, caps.fault_around_assumed ? " (assumed: the kernel default)" : "",
-      int(limits.file_pages_cached)));
+      int(limits.file_pages_cached), int(limits.exec_only)));
   if (caps.thp_enabled == "never") out.push_back("warning: THP is off (never); hugepage advice will differ");
   for (const std::string& size : caps.other_thp_sizes)
     out.push_back("warning: mTHP size " + size + " is enabled; the model has only PMD-sized large folios");

@@ -26,6 +26,7 @@ struct Capabilities {
   unsigned fault_around_pages = 16;
   bool fault_around_assumed = true;  // debugfs not readable: the kernel's default
   bool files_on_tmpfs = false;
+  bool exec_only = false;       // PROT_EXEC alone is execute-only (x86 protection keys)
 
   // Frames (partition by PFN, mapcounts, flags) can be compared.
   bool frames() const { return pfns && kpage; }
@@ -35,8 +36,8 @@ struct Capabilities {
 Capabilities probe_capabilities(const std::string& files_dir);
 
 // The limits the model runs with beside this kernel: the trace's, with the huge page
-// size, THP mode, swap and fault-around of the machine, and no limit the
-// kernel does not enforce here (frames, pages and VMAs per process).
+// size, THP mode, swap, fault-around and execute-only memory of the machine, and no
+// limit the kernel does not enforce here (frames, pages and VMAs per process).
 ops::Limits oracle_limits(const ops::Limits& trace_limits, const Capabilities& caps);
 
 // Lines saying what is compared and what is not, for the command's output.

@@ -146,6 +146,7 @@ inline rc::Gen<Limits> limits() {
     l.initial_file_pages = *rc::gen::inRange<uint64_t>(0, l.max_file_pages + 1);
     l.max_pins = *rc::gen::inRange(0u, 65u);
     l.thp_always = *rc::gen::arbitrary<bool>();
+    l.exec_only = *rc::gen::arbitrary<bool>();
     l.max_ops = *rc::gen::inRange(0u, 300u);
     return l;
   });

@@ -41,6 +41,15 @@ void LimitsOptions::add_number(CLI::App& app, const char* flag, T ops::Limits::*
   });
 }
 
+CLI::Option* LimitsOptions::add_switch(CLI::App& app, const char* flags, bool ops::Limits::*field,
+                                       const char* what) {
+  CLI::Option* opt = app.add_flag(flags, given_.*field, what)->group(group);
+  overrides_.push_back([this, opt, field](ops::Limits& l) {
+    if (opt->count() > 0) l.*field = given_.*field;
+  });
+  return opt;
+}
+
 void LimitsOptions::add_to(CLI::App& app) {
   using L = ops::Limits;
   add_number(app, "--hpage-order", &L::hpage_order, "a huge page covers 2^N pages");
@@ -58,19 +67,12 @@ void LimitsOptions::add_to(CLI::App& app) {
   add_number(app, "--fault-around-pages", &L::fault_around_pages,
              "a file read fault maps the cached pages of its N-page window (1: off)");
 
-  CLI::Option* thp = app.add_flag("--thp-always,!--no-thp-always", given_.thp_always,
-                                  "THP \"always\": huge pages without hugepage advice")
-                         ->group(group);
-  thp_ = thp;
-  overrides_.push_back([this, thp](ops::Limits& l) {
-    if (thp->count() > 0) l.thp_always = given_.thp_always;
-  });
-  CLI::Option* cached = app.add_flag("--file-pages-cached,!--no-file-pages-cached", given_.file_pages_cached,
-                                     "every file page inside the file is in the page cache, always")
-                            ->group(group);
-  overrides_.push_back([this, cached](ops::Limits& l) {
-    if (cached->count() > 0) l.file_pages_cached = given_.file_pages_cached;
-  });
+  thp_ = add_switch(app, "--thp-always,!--no-thp-always", &L::thp_always,
+                    "THP \"always\": huge pages without hugepage advice");
+  add_switch(app, "--file-pages-cached,!--no-file-pages-cached", &L::file_pages_cached,
+             "every file page inside the file is in the page cache, always");
+  exec_only_ = add_switch(app, "--exec-only,!--no-exec-only", &L::exec_only,
+                          "PROT_EXEC alone is execute-only (x86 pkeys): reads SIGSEGV, mlock cannot fault it");
 }
 
 void LimitsOptions::apply(ops::Limits& limits) const {

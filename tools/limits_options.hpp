@@ -25,13 +25,17 @@ class LimitsOptions {
 
   // Whether --thp-always or --no-thp-always was given.
   bool thp_always_given() const { return thp_ && thp_->count() > 0; }
+  // Whether --exec-only or --no-exec-only was given.
+  bool exec_only_given() const { return exec_only_ && exec_only_->count() > 0; }
 
  private:
   template <class T>
   void add_number(CLI::App& app, const char* flag, T ops::Limits::*field, const char* what);
+  CLI::Option* add_switch(CLI::App& app, const char* flags, bool ops::Limits::*field, const char* what);
 
   ops::Limits given_;  // parsed flag values; only fields whose flag was seen are meaningful
   CLI::Option* thp_ = nullptr;
+  CLI::Option* exec_only_ = nullptr;
   std::vector<std::function<void(ops::Limits&)>> overrides_;
 };
 

@@ -99,11 +99,14 @@ int run_campaign(const RunOptions& opts) {
   shown_limits.max_ops = ops::Limits{}.max_ops;  // already said by --ops
   const std::string comment = ops::limits_comment(shown_limits);
   // Unless told otherwise, odd seeds run with THP "always", so that every sequence
-  // either needs hugepage advice for huge pages or gets them wherever they fit. A seed
-  // alone still says everything: `--seed S --sequences 1` runs as sequence S ran.
+  // either needs hugepage advice for huge pages or gets them wherever they fit, and
+  // seeds 2 and 3 mod 4 with execute-only PROT_EXEC, the two ways x86 machines differ.
+  // A seed alone still says everything: `--seed S --sequences 1` runs as sequence S ran.
   const bool vary_thp = !opts.limits.thp_always_given();
-  fmt::print("rmapcheck run --seed {} --ops {}{}{}\n", seed, opts.ops, comment.empty() ? "" : "  (" + comment + ")",
-             vary_thp ? "  thp_always on odd seeds" : "");
+  const bool vary_exec_only = !opts.limits.exec_only_given();
+  fmt::print("rmapcheck run --seed {} --ops {}{}{}{}\n", seed, opts.ops,
+             comment.empty() ? "" : "  (" + comment + ")", vary_thp ? "  thp_always on odd seeds" : "",
+             vary_exec_only ? "  exec_only on seeds 2,3 mod 4" : "");
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   Progress progress;
@@ -112,6 +115,7 @@ int run_campaign(const RunOptions& opts) {
     if (opts.sequences == 0 && elapsed() >= opts.seconds) break;
     ops::Limits sequence_limits = limits;
     if (vary_thp) sequence_limits.thp_always = (seed + i) % 2 == 1;
+    if (vary_exec_only) sequence_limits.exec_only = (seed + i) % 4 >= 2;
     auto finding = run_one(seed + i, sequence_limits, bugs_from(opts.bugs), progress);
     ++progress.sequences;
     if (finding) {
