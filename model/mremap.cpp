@@ -36,24 +36,33 @@ void extend(Process& proc, const Page& last, Vpn at, uint64_t count) {
   }
 }
 
+// Whether the huge PMD over `v` moves whole: only when the move covers it and keeps its
+// alignment (move_huge_pmd); otherwise it is split in place first and its PTEs move.
+bool pmd_moves_whole(const State& s, const ops::Mremap& op, uint64_t count, Vpn to, Vpn v) {
+  const uint64_t h = s.hpage();
+  const Vpn base = v & ~(h - 1);
+  return base >= op.vpn && base + h <= op.vpn + count && (to - op.vpn) % h == 0;
+}
+
 // Moves [from, from + count) to `to`, then grows the moved VMA to `new_pages`.
 void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
   std::vector<Page> moved;
-  for (Vpn v = op.vpn; v < op.vpn + count; ++v) moved.push_back(proc.pages.at(v));
+  for (Vpn v = op.vpn; v < op.vpn + count; ++v) {
+    moved.push_back(proc.pages.at(v));
+    // Split pages of the huge zero page would look like a whole one again at an aligned
+    // target; pages of a large folio would not, but are split here all the same.
+    if (Page& p = moved.back(); p.pte && p.pte->pmd && !pmd_moves_whole(s, op, count, to, v)) p.pte->pmd = false;
+  }
   // The target is unmapped first, its page tables freed where no VMA is left around
   // them (the source still is), then the pages move, then the source goes.
   proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
   free_pgtables(s, proc);
   if (op.dontunmap) {
-    // A huge PMD moves whole only when the move covers it and keeps its alignment
-    // (move_huge_pmd); otherwise it was split in place first, and the old range keeps
-    // the PTE table that split left, empty now.
-    const uint64_t h = s.hpage();
-    for (Vpn v = op.vpn; v < op.vpn + count; ++v) {
-      const Vpn base = v & ~(h - 1);
-      const bool whole = base >= op.vpn && base + h <= op.vpn + count && (to - op.vpn) % h == 0;
-      if (proc.pages.at(v).pte && proc.pages.at(v).pte->pmd && !whole) proc.tables.insert(base);
-    }
+    // A PMD that did not move whole was split in place first: the old range keeps the
+    // PTE table that split left, empty now.
+    for (Vpn v = op.vpn; v < op.vpn + count; ++v)
+      if (proc.pages.at(v).pte && proc.pages.at(v).pte->pmd && !pmd_moves_whole(s, op, count, to, v))
+        proc.tables.insert(v & ~(s.hpage() - 1));
     // Nothing is unmapped, so the old VMA is not split: all of it loses VM_LOCKED.
     const Extent vma = *extent_at(proc, op.vpn);
     for (Vpn v = vma.start; v < vma.end; ++v) proc.pages.at(v).attrs.locked = false;
