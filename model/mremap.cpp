@@ -44,6 +44,28 @@ bool pmd_moves_whole(const State& s, const ops::Mremap& op, uint64_t count, Vpn 
   return base >= op.vpn && base + h <= op.vpn + count && (to - op.vpn) % h == 0;
 }
 
+// Whether the pages at `a` and `a + 1` lie in one VMA once nothing keeps them apart.
+bool joins(const Process& proc, Vpn a) {
+  auto first = proc.pages.find(a), second = proc.pages.find(a + 1);
+  return first != proc.pages.end() && second != proc.pages.end() &&
+         first->second.attrs.continues_with(second->second.attrs);
+}
+
+// MREMAP_DONTUNMAP unmaps nothing, so the old VMA is not split: all of it loses
+// VM_LOCKED. copy_vma merges the new VMA with its neighbours where it can (an unfaulted
+// one, having taken the index of its new address, can continue the old VMA itself);
+// when it merged into the old VMA, all of the merged VMA loses VM_LOCKED.
+void munlock_old_vma(Process& proc, const Extent& old_vma, Vpn to, uint64_t count) {
+  const bool merged = (to == old_vma.end && joins(proc, to - 1)) ||
+                      (to + count == old_vma.start && joins(proc, to + count - 1));
+  if (merged) {
+    if (joins(proc, to - 1)) proc.vma_cuts.erase(to);
+    if (joins(proc, to + count - 1)) proc.vma_cuts.erase(to + count);
+  }
+  const Extent vma = merged ? *extent_at(proc, to) : old_vma;
+  for (Vpn v = vma.start; v < vma.end; ++v) proc.pages.at(v).attrs.locked = false;
+}
+
 // Moves [from, from + count) to `to`, then grows the moved VMA to `new_pages`.
 void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
   std::vector<Page> moved;
@@ -51,21 +73,21 @@ void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t c
     moved.push_back(proc.pages.at(v));
     // Split pages of the huge zero page would look like a whole one again at an aligned
     // target; pages of a large folio would not, but are split here all the same.
-    if (Page& p = moved.back(); p.pte && p.pte->pmd && !pmd_moves_whole(s, op, count, to, v)) p.pte->pmd = false;
+    if (Page& p = moved.back(); p.pte && p.pte->pmd && !pmd_moves_whole(s, op, count, to, v))
+      p.pte->pmd = false;
   }
   // The target is unmapped first, its page tables freed where no VMA is left around
   // them (the source still is), then the pages move, then the source goes.
   proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
   free_pgtables(s, proc);
+  const Extent old_vma = *extent_at(proc, op.vpn);
   if (op.dontunmap) {
     // A PMD that did not move whole was split in place first: the old range keeps the
     // PTE table that split left, empty now.
     for (Vpn v = op.vpn; v < op.vpn + count; ++v)
-      if (proc.pages.at(v).pte && proc.pages.at(v).pte->pmd && !pmd_moves_whole(s, op, count, to, v))
+      if (proc.pages.at(v).pte && proc.pages.at(v).pte->pmd &&
+          !pmd_moves_whole(s, op, count, to, v))
         proc.tables.insert(v & ~(s.hpage() - 1));
-    // Nothing is unmapped, so the old VMA is not split: all of it loses VM_LOCKED.
-    const Extent vma = *extent_at(proc, op.vpn);
-    for (Vpn v = vma.start; v < vma.end; ++v) proc.pages.at(v).attrs.locked = false;
     for (Vpn v = op.vpn; v < op.vpn + count; ++v) proc.pages.at(v).pte.reset();
   } else {
     proc.pages.erase(proc.pages.lower_bound(op.vpn), proc.pages.lower_bound(op.vpn + op.old_pages));
@@ -76,6 +98,7 @@ void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t c
   if (a.backing == Backing::anon && !a.shared && !a.anon_vma)
     for (uint64_t i = 0; i < count; ++i) moved[i].attrs.pgoff = to + i;
   for (uint64_t i = 0; i < count; ++i) proc.pages[to + i] = moved[i];
+  if (op.dontunmap) munlock_old_vma(proc, old_vma, to, count);
   extend(proc, moved.back(), to + count, op.new_pages - count);
 }
 
@@ -84,7 +107,8 @@ void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t c
 // mappings refuse it (a duplicate would share nothing).
 Result duplicate_mapping(State& s, Process& proc, const ops::Mremap& op) {
   if (op.dontunmap) return Result::fail(Errno::einval);
-  if (op.vpn >= s.limits.address_space || !extent_at(proc, op.vpn)) return Result::fail(Errno::efault);
+  if (op.vpn >= s.limits.address_space || !extent_at(proc, op.vpn))
+    return Result::fail(Errno::efault);
   const Attrs a = proc.pages.at(op.vpn).attrs;
   if (!a.shared) return Result::fail(Errno::einval);
   if (op.to) {  // MREMAP_FIXED unmaps the target first, even if that takes the source
@@ -140,7 +164,8 @@ Result remap_one(State& s, const ops::Mremap& op);
 Result move_vmas(State& s, const ops::Mremap& op) {
   const uint64_t space = s.limits.address_space;
   if (*op.to > space || op.new_pages > space - *op.to) return Result::fail(Errno::einval);
-  if (*op.to < op.vpn + op.old_pages && op.vpn < *op.to + op.new_pages) return Result::fail(Errno::einval);
+  if (*op.to < op.vpn + op.old_pages && op.vpn < *op.to + op.new_pages)
+    return Result::fail(Errno::einval);
   if (op.vpn > space || op.old_pages > space - op.vpn) return Result::fail(Errno::efault);
   std::vector<Extent> pieces;
   for (const Extent& e : extents(s.procs.at(op.pid)))
@@ -161,7 +186,8 @@ Result move_vmas(State& s, const ops::Mremap& op) {
 
 // The address space after the op, in `next`, and where the range starts (`at`), or
 // why it fails (changing nothing). `moves`: whether the range moves.
-Result plan(const State& s, const Process& proc, const ops::Mremap& op, Process& next, Vpn& at, bool& moves) {
+Result plan(const State& s, const Process& proc, const ops::Mremap& op, Process& next, Vpn& at,
+            bool& moves) {
   next = proc;
   const uint64_t kept = std::min(op.old_pages, op.new_pages);
   const Vpn old_end = op.vpn + op.old_pages, new_end = op.vpn + op.new_pages;
@@ -203,10 +229,12 @@ namespace {
 Result remap_one(State& s, const ops::Mremap& op) {
   Process* proc = s.proc(op.pid);
   if (op.old_pages == 0 && op.new_pages > 0) {
-    if (op.to && (*op.to > s.limits.address_space || op.new_pages > s.limits.address_space - *op.to))
+    if (op.to &&
+        (*op.to > s.limits.address_space || op.new_pages > s.limits.address_space - *op.to))
       return Result::fail(Errno::einval);
     // The overlap check, with an old range of no length: `vpn` inside the target.
-    if (op.to && *op.to < op.vpn && op.vpn < *op.to + op.new_pages) return Result::fail(Errno::einval);
+    if (op.to && *op.to < op.vpn && op.vpn < *op.to + op.new_pages)
+      return Result::fail(Errno::einval);
     return duplicate_mapping(s, *proc, op);
   }
   if (op.old_pages == 0) return Result::fail(Errno::einval);
@@ -219,13 +247,16 @@ Result remap_one(State& s, const ops::Mremap& op) {
     // KSM pages found by rmap at the addresses they were merged at must not move; on
     // ENOMEM the pages broken so far stay broken and nothing else changes.
     const Vpn kept_end = op.vpn + std::min(op.old_pages, op.new_pages);
-    if (unmerge_range(s, op.pid, op.vpn, kept_end).kind != Result::Kind::ok) return Result::fail(Errno::enomem);
-    if (Result r = plan(s, *proc, op, next, at, moves); r.kind != Result::Kind::ok) return r;  // over the copies
+    if (unmerge_range(s, op.pid, op.vpn, kept_end).kind != Result::Kind::ok)
+      return Result::fail(Errno::enomem);
+    if (Result r = plan(s, *proc, op, next, at, moves); r.kind != Result::Kind::ok)
+      return r;  // over the copies
   }
   *proc = std::move(next);
   // The range is one VMA now, whatever boundaries were there before (its growth is
   // populated next, and fault-around looks at the VMA's extent).
-  proc->vma_cuts.erase(proc->vma_cuts.upper_bound(at), proc->vma_cuts.lower_bound(at + op.new_pages));
+  proc->vma_cuts.erase(proc->vma_cuts.upper_bound(at),
+                       proc->vma_cuts.lower_bound(at + op.new_pages));
   free_unreachable(s);  // what the move replaced is gone before the growth is populated
   use_layout_after_edit(s);
   if (op.new_pages > op.old_pages && proc->pages.at(at).attrs.locked)
