@@ -42,6 +42,15 @@ void map_anon_pmd(Kernel& k, Vma* vma, Vpn base, Folio* folio, bool write) {
   pmd.young = true;
 }
 
+// set_pmd_at: `dst` becomes the huge entry `src` is; its lock stays its own.
+void set_pmd_at(Pmd& dst, const Pmd& src) {
+  dst.kind = src.kind;
+  dst.pfn = src.pfn;
+  dst.write = src.write;
+  dst.dirty = src.dirty;
+  dst.young = src.young;
+}
+
 }  // namespace
 
 PmdFault do_huge_pmd_anonymous_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
@@ -155,11 +164,7 @@ bool copy_huge_pmd(Kernel& k, Vma* dst, Vma* src, Vpn base) {
     spmd.write = false;  // copy-on-write from now on, for both
   }
   LockGuard dptl(k.locks, dpmd.ptl, LockMode::write);
-  dpmd.kind = spmd.kind;
-  dpmd.pfn = spmd.pfn;
-  dpmd.write = spmd.write;
-  dpmd.dirty = spmd.dirty;
-  dpmd.young = spmd.young;
+  set_pmd_at(dpmd, spmd);
   return true;
 }
 
@@ -169,11 +174,7 @@ bool move_huge_pmd(Kernel& k, MmStruct* mm, Vpn from, Vpn to) {
   if (new_pmd.kind != Pmd::Kind::none) return false;
   LockGuard old_ptl(k.locks, old_pmd.ptl, LockMode::write);
   LockGuard new_ptl(k.locks, new_pmd.ptl, LockMode::write);
-  new_pmd.kind = old_pmd.kind;
-  new_pmd.pfn = old_pmd.pfn;
-  new_pmd.write = old_pmd.write;
-  new_pmd.dirty = old_pmd.dirty;
-  new_pmd.young = old_pmd.young;
+  set_pmd_at(new_pmd, old_pmd);
   old_pmd.kind = Pmd::Kind::none;
   return true;
 }

@@ -80,8 +80,9 @@ void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t c
   // them (the source still is), then the pages move, then the source goes.
   proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
   free_pgtables(s, proc);
-  const Extent old_vma = *extent_at(proc, op.vpn);
+  std::optional<Extent> old_vma;  // dontunmap: the VMA the range stays in
   if (op.dontunmap) {
+    old_vma = extent_at(proc, op.vpn);
     // A PMD that did not move whole was split in place first: the old range keeps the
     // PTE table that split left, empty now.
     for (Vpn v = op.vpn; v < op.vpn + count; ++v)
@@ -98,7 +99,7 @@ void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t c
   if (a.backing == Backing::anon && !a.shared && !a.anon_vma)
     for (uint64_t i = 0; i < count; ++i) moved[i].attrs.pgoff = to + i;
   for (uint64_t i = 0; i < count; ++i) proc.pages[to + i] = moved[i];
-  if (op.dontunmap) munlock_old_vma(proc, old_vma, to, count);
+  if (old_vma) munlock_old_vma(proc, *old_vma, to, count);
   extend(proc, moved.back(), to + count, op.new_pages - count);
 }
 
