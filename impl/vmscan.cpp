@@ -1,6 +1,9 @@
 #include "impl/vmscan.hpp"
 
 #include <optional>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "impl/folio.hpp"
 #include "impl/folio_split.hpp"
@@ -188,7 +191,11 @@ bool reclaim_page(Kernel& k, Folio* folio, pfn_t pfn, bool record) {
   if (!k.bugs.reclaim_ignores_mlock && page_mapped_locked(k, folio, pfn)) return false;
   if (!k.page(pfn).lazyfree && !get_swap_slot(k)) return false;
   if (!split_folio(k, folio)) return false;
-  return reclaim_folio(k, pfn_folio(k, pfn), record);
+  // The page was mapped, so the split must leave it a folio of its own (VM_BUG_ON: a
+  // split that missed a mapping of the folio freed it).
+  Folio* part = pfn_folio(k, pfn);
+  if (!part) throw std::logic_error(fmt::format("reclaim: splitting folio {} freed its mapped page {}", folio->id, pfn));
+  return reclaim_folio(k, part, record);
 }
 
 bool reclaim_folio(Kernel& k, Folio* folio, bool record) {
