@@ -156,9 +156,13 @@ Result Kernel::apply(const ops::Op& op) {
 
 std::vector<std::pair<Vpn, Vpn>> Kernel::vma_extents(Pid pid) const {
   std::vector<std::pair<Vpn, Vpn>> out;
+  vma_extents(pid, out);
+  return out;
+}
+
+void Kernel::vma_extents(Pid pid, std::vector<std::pair<Vpn, Vpn>>& out) const {
   if (auto it = tasks.find(pid); it != tasks.end())
     for (const auto& [start, vma] : it->second->mm_mt) out.emplace_back(vma->start, vma->end);
-  return out;
 }
 
 }  // namespace impl

@@ -20,6 +20,7 @@
 #include "ops/fact.hpp"
 #include "ops/limits.hpp"
 #include "ops/observation.hpp"
+#include "ops/observation_writer.hpp"
 #include "ops/op.hpp"
 
 namespace impl {
@@ -47,6 +48,11 @@ class Kernel {
   // every in-use folio. Mapcounts are the implementation's own counters in both.
   ops::Observation observe_page_tables();
   ops::Observation observe_rmap();
+  // The page-table observation into `out`, reusing its buffers; observed_pfns then
+  // holds the frame behind each of its classes, in order.
+  void observe_page_tables(ops::Observation& out);
+  // The pages rmap_walk finds mapping frame `pfn`, sorted; none for a free frame.
+  std::vector<ops::PageKey> rmap_mappers(pfn_t pfn);
 
   // Every invariant violation found now; empty when all hold.
   std::vector<std::string> check_invariants();
@@ -60,6 +66,8 @@ class Kernel {
 
   // The VMA extents of a process, [start, end) in address order.
   std::vector<std::pair<Vpn, Vpn>> vma_extents(Pid pid) const;
+  // The same, appended to `out`.
+  void vma_extents(Pid pid, std::vector<std::pair<Vpn, Vpn>>& out) const;
 
   // ---- state ----
   ops::Limits limits;
@@ -85,6 +93,9 @@ class Kernel {
   // (deferred_split_queue). Nothing splits them behind the user's back: the model keeps
   // a partly mapped folio whole until it is split, reclaimed or freed.
   std::vector<Folio*> deferred_split_queue;
+  // The harness's buffers for observing (impl/observe.cpp); no kernel state.
+  ops::ObservationScratch observe_scratch;
+  std::vector<pfn_t> observed_pfns;
   uint64_t op_seq = 0;  // ops applied so far; the current one's number while it runs
   unsigned cpu = 0;     // the CPU the current op runs on: its pid's, or alternating
   LockTracker locks;

@@ -1,8 +1,9 @@
 // The implementation's Observation, twice: frame classes read off the page tables, and
 // frame classes found by rmap_walk over every in-use folio. Everything else (pages,
-// states, swap) comes from the page tables in both.
+// states, swap) comes from the page tables in both. This is the harness's side of
+// impl: nothing in the mm code calls it.
 
-#include <map>
+#include <algorithm>
 
 #include "impl/folio.hpp"
 #include "impl/kernel.hpp"
@@ -10,18 +11,18 @@
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
 #include "impl/vma.hpp"
+#include "ops/observation_writer.hpp"
 
 namespace impl {
 namespace {
 
-ops::VmaAttrs observed_attrs(const Vma* vma, Vpn v) {
+ops::VmaAttrs observed_attrs(const Vma* vma) {
   ops::VmaAttrs a;
   a.prot = ops::Prot((vma->flags & VM_READ ? ops::prot_read : 0) | (vma->flags & VM_WRITE ? ops::prot_write : 0) |
                      (vma->flags & VM_EXEC ? ops::prot_exec : 0));
   a.shared = vma->flags & VM_SHARED;
   a.kind = !vma->file ? ops::MapKind::anon : vma->file->shmem ? ops::MapKind::shmem : ops::MapKind::file;
   a.file = vma->file && !vma->file->shmem ? vma->file->object : 0;
-  a.pgoff = vma->file ? vma->pgoff_of(v) : 0;
   a.locked = vma->flags & VM_LOCKED;
   a.dontfork = vma->flags & VM_DONTCOPY;
   a.wipeonfork = vma->flags & VM_WIPEONFORK;
@@ -30,9 +31,8 @@ ops::VmaAttrs observed_attrs(const Vma* vma, Vpn v) {
   return a;
 }
 
-ops::PteState observed_state(const Pte* pte) {
-  if (!pte) return ops::PteState::none;
-  switch (pte->kind) {
+ops::PteState observed_state(Pte::Kind kind) {
+  switch (kind) {
     case Pte::Kind::present: case Pte::Kind::migration: return ops::PteState::present;
     case Pte::Kind::zero: return ops::PteState::zero;
     case Pte::Kind::swap: return ops::PteState::swapped;
@@ -43,12 +43,11 @@ ops::PteState observed_state(const Pte* pte) {
 
 // A class's attributes from the implementation's own counters: mapcount from _mapcount
 // and the entire mapcount, PMD-mapped from the entire mapcount, large-folio membership
-// from the folio. `pages` are the class's mappings, however they were found.
-ops::FrameClass describe_frame(Kernel& k, pfn_t pfn, const std::vector<ops::PageKey>& pages) {
-  ops::FrameClass c;
+// from the folio. The pages are added by the caller, however it found them.
+void describe_frame(Kernel& k, pfn_t pfn, ops::FrameClass& c, unsigned folio_label) {
   Folio* folio = pfn_folio(k, pfn);
   c.value = k.page(pfn).value;
-  if (!folio) return c;  // a PTE to a free frame: the invariants say so
+  if (!folio) return;  // a PTE to a free frame: the invariants say so
   c.kind = folio->ksm()    ? ops::FrameKind::ksm
            : folio->anon() ? ops::FrameKind::anon
            : folio->mapping && folio->mapping->shmem ? ops::FrameKind::shmem
@@ -56,68 +55,97 @@ ops::FrameClass describe_frame(Kernel& k, pfn_t pfn, const std::vector<ops::Page
   c.mapcount = static_cast<unsigned>(page_mapcount(k.page(pfn)));
   c.pmd_mapped = folio->large() && folio_entire_mapcount(folio) > 0;
   c.mlocked = folio->mlocked();  // PG_mlocked, kept by the rmap and mlock_fixup
-  // A large folio is mlocked only by its PMD mappings (mlock_vma_folio); a page of it
-  // that a locked VMA maps by PTE is held there all the same: reclaim leaves it.
-  if (folio->large())
-    for (auto [pid, v] : pages) {
-      const Vma* vma = find_vma(k.tasks.at(pid), v);
-      c.mlocked |= vma && (vma->flags & VM_LOCKED);
-    }
-  c.folio = folio->large() ? static_cast<unsigned>(folio->id) : 0;
+  c.folio = folio_label;
   for (const auto& [id, pin] : k.pins) c.pins += pin.pfn == pfn;
-  return c;
 }
 
-// Pages, states and swap classes, plus the page -> frame map the page tables give.
-ops::Observation observe_tables(Kernel& k, std::map<pfn_t, std::vector<ops::PageKey>>& by_pfn) {
-  ops::Observation obs;
-  std::map<uint64_t, ops::SwapClass> by_slot;
+// A large folio is mlocked only by its PMD mappings (mlock_vma_folio); a page of it
+// that a locked VMA maps by PTE is held there all the same: reclaim leaves it.
+void add_mapping(Kernel& k, pfn_t pfn, const Vma* vma, ops::FrameClass& c) {
+  const Folio* folio = pfn_folio(k, pfn);
+  if (folio && folio->large()) c.mlocked |= (vma->flags & VM_LOCKED) != 0;
+}
+
+unsigned folio_label(Kernel& k, pfn_t pfn, ops::ObservationWriter& w) {
+  const Folio* folio = pfn_folio(k, pfn);
+  return folio && folio->large() ? w.folio_label(folio->id) : 0;
+}
+
+// Walks every page of every VMA in (pid, vpn) order: pages, states and swap classes,
+// and for each present page fn(pfn, pid, vpn, vma).
+template <class Fn>
+void walk_page_tables(Kernel& k, ops::ObservationWriter& w, Fn fn) {
   for (const auto& [pid, mm] : k.tasks)
-    for (const auto& [start, vma] : mm->mm_mt)
+    for (const auto& [start, vma] : mm->mm_mt) {
+      ops::VmaAttrs attrs = observed_attrs(vma);
       for (Vpn v = vma->start; v < vma->end; ++v) {
         const Pte pte = follow_page(mm, v).pte;
-        const Pte* shown = pte.kind == Pte::Kind::none ? nullptr : &pte;
-        obs.pages.push_back({pid, v, observed_attrs(vma, v), observed_state(shown)});
-        if (pte.kind == Pte::Kind::present) by_pfn[pte.pfn].emplace_back(pid, v);
-        if (pte.kind == Pte::Kind::swap) by_slot[pte.slot].pages.emplace_back(pid, v);
+        attrs.pgoff = vma->file ? vma->pgoff_of(v) : 0;
+        w.page(pid, v, attrs, observed_state(pte.kind));
+        if (pte.kind == Pte::Kind::present) fn(pte.pfn, pid, v, vma);
+        if (pte.kind == Pte::Kind::swap) w.swap(pte.slot, {pid, v});
       }
-  for (auto& [slot, c] : by_slot) obs.swap.push_back(std::move(c));
-  return obs;
-}
-
-void add_classes(Kernel& k, ops::Observation& obs, const std::map<pfn_t, std::vector<ops::PageKey>>& by_pfn) {
-  for (const auto& [pfn, pages] : by_pfn) {
-    ops::FrameClass c = describe_frame(k, pfn, pages);
-    c.pages = pages;
-    obs.frames.push_back(std::move(c));
-  }
-  ops::canonicalize(obs);
+    }
 }
 
 }  // namespace
 
+void Kernel::observe_page_tables(ops::Observation& out) {
+  ops::ObservationWriter w(out, observe_scratch);
+  observed_pfns.clear();
+  walk_page_tables(*this, w, [&](pfn_t pfn, Pid pid, Vpn v, const Vma* vma) {
+    bool fresh = false;
+    ops::FrameClass& c = w.map(pfn, {pid, v}, fresh);
+    if (fresh) {
+      describe_frame(*this, pfn, c, folio_label(*this, pfn, w));
+      observed_pfns.push_back(pfn);
+    }
+    add_mapping(*this, pfn, vma, c);
+  });
+  if (!w.finish()) return;
+  // The walk was out of order and the classes were sorted: find each one's frame again.
+  observed_pfns.clear();
+  for (const ops::FrameClass& c : out.frames)
+    observed_pfns.push_back(follow_page(tasks.at(c.pages.front().first), c.pages.front().second).pte.pfn);
+}
+
 ops::Observation Kernel::observe_page_tables() {
-  std::map<pfn_t, std::vector<ops::PageKey>> by_pfn;
-  ops::Observation obs = observe_tables(*this, by_pfn);
-  add_classes(*this, obs, by_pfn);
-  return obs;
+  ops::Observation out;
+  observe_page_tables(out);
+  return out;
+}
+
+std::vector<ops::PageKey> Kernel::rmap_mappers(pfn_t pfn) {
+  Folio* folio = pfn_folio(*this, pfn);
+  if (!folio || folio->freed) return {};
+  if (folio->anon_vma && folio->anon_vma->freed) return {};  // reported by the invariants
+  if (folio->stable_node && folio->stable_node->freed) return {};
+  auto pages = page_mappers_by_rmap(*this, folio, pfn);
+  std::sort(pages.begin(), pages.end());
+  return pages;
 }
 
 ops::Observation Kernel::observe_rmap() {
-  std::map<pfn_t, std::vector<ops::PageKey>> from_tables, by_pfn;
-  ops::Observation obs = observe_tables(*this, from_tables);
+  ops::Observation out;
+  ops::ObservationWriter w(out, observe_scratch);
+  walk_page_tables(*this, w, [](pfn_t, Pid, Vpn, const Vma*) {});
   for (pfn_t pfn = 0; pfn < mem_map.size(); ++pfn) {
     Folio* folio = mem_map[pfn].folio;
     if (!folio || folio->freed || folio->pfn != pfn) continue;
-    if (folio->anon_vma && folio->anon_vma->freed) continue;  // reported by the invariants
-    if (folio->stable_node && folio->stable_node->freed) continue;
     for (pfn_t p = pfn; p < pfn + folio->nr_pages(); ++p) {
-      auto pages = page_mappers_by_rmap(*this, folio, p);
-      if (!pages.empty()) by_pfn[p] = std::move(pages);
+      const std::vector<ops::PageKey> pages = rmap_mappers(p);
+      if (pages.empty()) continue;
+      bool fresh = false;
+      ops::FrameClass& c = w.map(p, pages.front(), fresh);
+      describe_frame(*this, p, c, folio_label(*this, p, w));
+      c.pages.insert(c.pages.end(), pages.begin() + 1, pages.end());
+      for (auto [pid, v] : pages)
+        if (auto task = tasks.find(pid); task != tasks.end())
+          if (const Vma* vma = find_vma(task->second, v)) add_mapping(*this, p, vma, c);
     }
   }
-  add_classes(*this, obs, by_pfn);
-  return obs;
+  w.finish();
+  return out;
 }
 
 }  // namespace impl

@@ -27,12 +27,13 @@ std::optional<Vpn> highest_free_range(const State& s, const Process& proc, uint6
   return std::nullopt;
 }
 
-// Adds pages [at, at + count) continuing the VMA whose last page is `last`.
-void extend(Process& proc, const Page& last, Vpn at, uint64_t count) {
+// Adds pages [at, at + count) continuing the VMA whose last page has attributes
+// `last` (a copy: inserting pages moves the others).
+void extend(Process& proc, const Attrs last, Vpn at, uint64_t count) {
   for (uint64_t i = 0; i < count; ++i) {
     Page& p = proc.pages[at + i];
-    p.attrs = last.attrs;
-    p.attrs.pgoff = last.attrs.pgoff + 1 + i;
+    p.attrs = last;
+    p.attrs.pgoff = last.pgoff + 1 + i;
   }
 }
 
@@ -100,7 +101,7 @@ void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t c
     for (uint64_t i = 0; i < count; ++i) moved[i].attrs.pgoff = to + i;
   for (uint64_t i = 0; i < count; ++i) proc.pages[to + i] = moved[i];
   if (old_vma) munlock_old_vma(proc, *old_vma, to, count);
-  extend(proc, moved.back(), to + count, op.new_pages - count);
+  extend(proc, moved.back().attrs, to + count, op.new_pages - count);
 }
 
 // mremap of 0 old pages: a second mapping of the same shared object, from the offset
@@ -205,7 +206,7 @@ Result plan(const State& s, const Process& proc, const ops::Mremap& op, Process&
     next.pages.erase(next.pages.lower_bound(new_end), next.pages.lower_bound(old_end));
   } else if (extent_at(next, op.vpn)->end == old_end && new_end <= s.limits.address_space &&
              range_free(next, old_end, new_end)) {
-    extend(next, next.pages.at(old_end - 1), old_end, op.new_pages - op.old_pages);
+    extend(next, next.pages.at(old_end - 1).attrs, old_end, op.new_pages - op.old_pages);
   } else {
     auto dest = highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);

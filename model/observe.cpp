@@ -1,8 +1,7 @@
 // The model's Observation, computed by scanning every process and page.
 
-#include <map>
-
 #include "model/state.hpp"
+#include "ops/observation_writer.hpp"
 
 namespace model {
 namespace {
@@ -36,33 +35,28 @@ ops::PteState observed_state(const std::optional<Pte>& pte) {
 
 }  // namespace
 
-ops::Observation observe(const State& s) {
-  ops::Observation obs;
-  std::map<FrameId, ops::FrameClass> by_frame;
-  std::map<SlotId, ops::SwapClass> by_slot;
+void observe(const State& s, ops::Observation& out, ops::ObservationScratch& scratch) {
+  ops::ObservationWriter w(out, scratch);
   for (const auto& [pid, proc] : s.procs)
     for (const auto& [vpn, page] : proc.pages) {
-      obs.pages.push_back({pid, vpn, observed_attrs(page.attrs), observed_state(page.pte)});
+      w.page(pid, vpn, observed_attrs(page.attrs), observed_state(page.pte));
       if (!page.pte) continue;
-      if (page.pte->kind == Pte::Kind::swap) by_slot[page.pte->slot].pages.emplace_back(pid, vpn);
+      if (page.pte->kind == Pte::Kind::swap) w.swap(page.pte->slot, {pid, vpn});
       if (page.pte->kind != Pte::Kind::present) continue;
-      ops::FrameClass& c = by_frame[page.pte->frame];
-      c.pages.emplace_back(pid, vpn);
+      bool fresh = false;
+      ops::FrameClass& c = w.map(page.pte->frame, {pid, vpn}, fresh);
+      if (fresh) {
+        const Frame& f = s.frames.at(page.pte->frame);
+        c.kind = f.kind;
+        c.value = f.value;
+        c.folio = f.folio ? w.folio_label(f.folio) : 0;
+        for (const auto& [pin_id, pin] : s.pins) c.pins += pin.frame == page.pte->frame;
+      }
+      ++c.mapcount;
       c.pmd_mapped |= page.pte->pmd;
       c.mlocked |= page.attrs.locked;
     }
-  for (auto& [id, c] : by_frame) {
-    const Frame& f = s.frames.at(id);
-    c.kind = f.kind;
-    c.value = f.value;
-    c.mapcount = static_cast<unsigned>(c.pages.size());
-    c.folio = static_cast<unsigned>(f.folio);
-    for (const auto& [pin_id, pin] : s.pins) c.pins += pin.frame == id;
-    obs.frames.push_back(std::move(c));
-  }
-  for (auto& [slot, c] : by_slot) obs.swap.push_back(std::move(c));
-  ops::canonicalize(obs);
-  return obs;
+  w.finish();
 }
 
 }  // namespace model

@@ -157,6 +157,7 @@ bool State::huge_page_available(Pid pid, Vpn vpn) {
 }
 
 void apply_pending_facts(State& s) {
+  if (s.pending_facts.empty() || s.fact_error) return;
   free_unreachable(s);  // a slot freed earlier in the op is free for these facts
   while (take_fact(s)) {}
 }

@@ -107,8 +107,11 @@ std::vector<Extent> extents(const Process& proc) {
   std::vector<Extent> out;
   const Page* prev = nullptr;
   Vpn prev_vpn = 0;
+  auto cut = proc.vma_cuts.begin();  // both sorted: walk them together
   for (const auto& [vpn, page] : proc.pages) {
-    if (prev && prev_vpn + 1 == vpn && prev->attrs.continues_with(page.attrs) && !proc.vma_cuts.count(vpn))
+    while (cut != proc.vma_cuts.end() && *cut < vpn) ++cut;
+    const bool cut_here = cut != proc.vma_cuts.end() && *cut == vpn;
+    if (prev && prev_vpn + 1 == vpn && prev->attrs.continues_with(page.attrs) && !cut_here)
       out.back().end = vpn + 1;
     else
       out.push_back({vpn, vpn + 1});
@@ -118,10 +121,24 @@ std::vector<Extent> extents(const Process& proc) {
   return out;
 }
 
+namespace {
+
+// Whether the page at `next` continues the VMA of the page at `prev` (adjacent entries).
+bool same_vma(const Process& proc, const std::pair<Vpn, Page>& prev, const std::pair<Vpn, Page>& next) {
+  return prev.first + 1 == next.first && prev.second.attrs.continues_with(next.second.attrs) &&
+         !proc.vma_cuts.count(next.first);
+}
+
+}  // namespace
+
+// The same extent extents() would give, found by looking only at its own pages.
 std::optional<Extent> extent_at(const Process& proc, Vpn vpn) {
-  for (const Extent& e : extents(proc))
-    if (e.start <= vpn && vpn < e.end) return e;
-  return std::nullopt;
+  auto it = proc.pages.find(vpn);
+  if (it == proc.pages.end()) return std::nullopt;
+  auto first = it, last = it;
+  while (first != proc.pages.begin() && same_vma(proc, *std::prev(first), *first)) --first;
+  while (std::next(last) != proc.pages.end() && same_vma(proc, *last, *std::next(last))) ++last;
+  return Extent{first->first, last->first + 1};
 }
 
 bool fits_limits(const State& s, const Process& proc) {

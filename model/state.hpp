@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/flat_map.hpp"
 #include "model/system.hpp"
 #include "ops/fact.hpp"
 #include "ops/observation.hpp"
@@ -57,15 +58,15 @@ struct Page {
 };
 
 struct Process {
-  std::map<Vpn, Page> pages;
+  FlatMap<Vpn, Page> pages;
   // In differential runs: where the implementation has VMA boundaries. The model
   // cannot see anon_vmas, so it cannot tell every place the kernel keeps two VMAs of
   // equal attributes apart (forked VMAs, incompatible anon_vmas); it takes those cuts
   // from the implementation, and checks them (System::check_layout).
-  std::set<Vpn> vma_cuts;
+  FlatSet<Vpn> vma_cuts;
   // Huge-page-aligned ranges that have a PTE table. A THP fault needs none there (the
   // kernel's pmd_none); a table goes away only when no VMA covers its range any more.
-  std::set<Vpn> tables;
+  FlatSet<Vpn> tables;
 };
 
 struct Frame {
@@ -106,10 +107,10 @@ struct State {
   System::Options options;
 
   std::map<Pid, Process> procs;
-  std::map<FrameId, Frame> frames;
+  FlatMap<FrameId, Frame> frames;
   std::vector<File> files;
   std::map<unsigned, Shmem> shmem;
-  std::map<SlotId, uint64_t> slots;  // swap slot -> value written there
+  FlatMap<SlotId, uint64_t> slots;  // swap slot -> value written there
   std::set<SlotId> ksm_slots;        // slots a KSM frame was swapped out to
   std::map<ops::PinId, PinRecord> pins;
 
@@ -226,6 +227,6 @@ ops::Result do_ksm(State& s);
 ops::Result unmerge_range(State& s, Pid pid, Vpn start, Vpn end);
 ops::Result do_split(State& s, const ops::Split& op);
 ops::Result collapse_range(State& s, Pid pid, Vpn start, Vpn end);
-ops::Observation observe(const State& s);
+void observe(const State& s, ops::Observation& out, ops::ObservationScratch& scratch);
 
 }  // namespace model

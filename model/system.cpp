@@ -89,14 +89,16 @@ std::optional<std::string> System::check_layout(const Layout& layout) const {
   for (const auto& [pid, proc] : state_->procs) {
     auto it = layout.find(pid);
     uint64_t covered = 0;
-    for (auto [start, end] : it == layout.end() ? std::vector<std::pair<ops::Vpn, ops::Vpn>>{} : it->second)
-      for (ops::Vpn v = start; v < end; ++v, ++covered) {
-        auto page = proc.pages.find(v);
-        if (page == proc.pages.end())
-          return fmt::format("VMA [{:#x},{:#x}) of pid {} covers unmapped {:#x}", start, end, pid, v);
-        if (v > start && !proc.pages.at(v - 1).attrs.continues_with(page->second.attrs))
-          return fmt::format("VMA [{:#x},{:#x}) of pid {} spans pages of different attributes at {:#x}", start,
-                             end, pid, v);
+    if (it != layout.end())
+      for (auto [start, end] : it->second) {
+        auto page = proc.pages.lower_bound(start);  // pages are sorted: walk the VMA's run
+        for (ops::Vpn v = start; v < end; ++v, ++covered, ++page) {
+          if (page == proc.pages.end() || page->first != v)
+            return fmt::format("VMA [{:#x},{:#x}) of pid {} covers unmapped {:#x}", start, end, pid, v);
+          if (v > start && !std::prev(page)->second.attrs.continues_with(page->second.attrs))
+            return fmt::format("VMA [{:#x},{:#x}) of pid {} spans pages of different attributes at {:#x}", start,
+                               end, pid, v);
+        }
       }
     if (covered != proc.pages.size())
       return fmt::format("the VMAs of pid {} cover {} pages, not the {} mapped", pid, covered, proc.pages.size());
@@ -104,7 +106,13 @@ std::optional<std::string> System::check_layout(const Layout& layout) const {
   return std::nullopt;
 }
 
-ops::Observation System::observe() const { return model::observe(*state_); }
+ops::Observation System::observe() const {
+  ops::Observation out;
+  observe(out);
+  return out;
+}
+
+void System::observe(ops::Observation& out) const { model::observe(*state_, out, observe_scratch_); }
 
 bool System::ran_out_of_frames() const { return state_->ran_out_of_frames; }
 

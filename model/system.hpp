@@ -14,6 +14,7 @@
 #include "ops/fact.hpp"
 #include "ops/limits.hpp"
 #include "ops/observation.hpp"
+#include "ops/observation_writer.hpp"
 #include "ops/op.hpp"
 
 namespace model {
@@ -58,6 +59,8 @@ class System {
   std::optional<std::string> check_layout(const Layout& layout) const;
 
   ops::Observation observe() const;
+  // The same into `out`, reusing its buffers: the checker's way, after every op.
+  void observe(ops::Observation& out) const;
 
   // Checks that reclaiming `frame` now is legal (not pinned, not mlocked, every
   // mapping can be removed, a swap slot is free for anon memory) and applies it.
@@ -75,6 +78,7 @@ class System {
 
  private:
   std::unique_ptr<State> state_;
+  mutable ops::ObservationScratch observe_scratch_;  // no state: buffers observe() reuses
 };
 
 }  // namespace model

@@ -3,7 +3,9 @@
 // an anon_vma belongs to a whole VMA, a PMD maps a whole aligned range of one folio
 // inside one VMA, and memory nobody can reach any more is freed.
 
-#include <set>
+#include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "model/state.hpp"
 
@@ -11,13 +13,15 @@ namespace model {
 namespace {
 
 void spread_anon_vma(State& s) {
-  for (auto& [pid, proc] : s.procs)
-    for (const Extent& e : extents(proc)) {
-      bool any = false;
-      for (Vpn v = e.start; v < e.end; ++v) any |= proc.pages.at(v).attrs.anon_vma;
-      if (any)
-        for (Vpn v = e.start; v < e.end; ++v) proc.pages.at(v).attrs.anon_vma = true;
+  for (auto& [pid, proc] : s.procs) {
+    auto page = proc.pages.begin();
+    for (const Extent& e : extents(proc)) {  // the extents cover the pages, in order
+      auto first = page, last = page + static_cast<std::ptrdiff_t>(e.end - e.start);
+      const bool any = std::any_of(first, last, [](const auto& p) { return p.second.attrs.anon_vma; });
+      if (any) std::for_each(first, last, [](auto& p) { p.second.attrs.anon_vma = true; });
+      page = last;
     }
+  }
 }
 
 bool pmd_still_valid(const State& s, Pid pid, Vpn base) {
@@ -44,10 +48,12 @@ bool pmd_still_valid(const State& s, Pid pid, Vpn base) {
 }
 
 void drop_broken_pmds(State& s) {
+  std::vector<Vpn> bases;  // in order, as the pages are
   for (auto& [pid, proc] : s.procs) {
-    std::set<Vpn> bases;
+    bases.clear();
     for (const auto& [vpn, page] : proc.pages)
-      if (page.pte && page.pte->pmd) bases.insert(vpn & ~(s.hpage() - 1));
+      if (page.pte && page.pte->pmd && (bases.empty() || bases.back() != (vpn & ~(s.hpage() - 1))))
+        bases.push_back(vpn & ~(s.hpage() - 1));
     for (Vpn base : bases)
       if (!pmd_still_valid(s, pid, base)) split_pmd(s, pid, base);
   }
@@ -59,8 +65,9 @@ void track_page_tables(State& s) {
   const uint64_t h = s.hpage();
   for (auto& entry : s.procs) {
     Process& proc = entry.second;
+    std::optional<Vpn> last;
     for (const auto& [vpn, page] : proc.pages)
-      if (page.pte && !page.pte->pmd) proc.tables.insert(vpn & ~(h - 1));
+      if (page.pte && !page.pte->pmd && last != (vpn & ~(h - 1))) proc.tables.insert(*(last = vpn & ~(h - 1)));
     free_pgtables(s, proc);
   }
 }
@@ -70,7 +77,7 @@ void track_page_tables(State& s) {
 
 void free_pgtables(const State& s, Process& proc) {
   const uint64_t h = s.hpage();
-  std::erase_if(proc.tables, [&](Vpn base) {
+  erase_if(proc.tables, [&](Vpn base) {
     auto it = proc.pages.lower_bound(base);
     return it == proc.pages.end() || it->first >= base + h;
   });
@@ -106,39 +113,73 @@ void split_pmd(State& s, Pid pid, Vpn vpn) {
   if (split) s.procs.at(pid).tables.insert(base);
 }
 
+namespace {
+
+// Marks of liveness beside a flat map's entries, found by key.
+template <class Map>
+class Marks {
+ public:
+  explicit Marks(const Map& m) : map_(m), live_(m.size(), false) {}
+  void mark(uint64_t key) {
+    auto it = map_.lower_bound(key);
+    if (it != map_.end() && it->first == key) live_[size_t(it - map_.begin())] = true;
+  }
+  bool live(uint64_t key) const {
+    auto it = map_.lower_bound(key);
+    return it != map_.end() && it->first == key && live_[size_t(it - map_.begin())];
+  }
+  // Live or not, by position in the map.
+  std::vector<bool>& by_position() { return live_; }
+
+ private:
+  const Map& map_;
+  std::vector<bool> live_;
+};
+
+}  // namespace
+
 // Memory nobody can reach any more is freed: frames no PTE, cache, swap cache or pin
 // holds, slots no PTE or shmem object names, shmem objects nothing maps.
 void free_unreachable(State& s) {
-  std::set<SlotId> live_slots;
-  std::set<unsigned> live_shmem;
-  std::set<FrameId> live_frames;
+  Marks frames(s.frames);
+  Marks slots(s.slots);
+  std::vector<unsigned> live_shmem;
   for (const auto& [pid, proc] : s.procs)
     for (const auto& [vpn, page] : proc.pages) {
-      if (page.attrs.backing == Backing::shmem) live_shmem.insert(page.attrs.object);
+      if (page.attrs.backing == Backing::shmem &&
+          std::find(live_shmem.begin(), live_shmem.end(), page.attrs.object) == live_shmem.end())
+        live_shmem.push_back(page.attrs.object);
       if (!page.pte) continue;
-      if (page.pte->kind == Pte::Kind::swap) live_slots.insert(page.pte->slot);
-      if (page.pte->kind == Pte::Kind::present) live_frames.insert(page.pte->frame);
+      if (page.pte->kind == Pte::Kind::swap) slots.mark(page.pte->slot);
+      if (page.pte->kind == Pte::Kind::present) frames.mark(page.pte->frame);
     }
-  std::erase_if(s.shmem, [&](const auto& kv) { return !live_shmem.count(kv.first); });
+  std::erase_if(s.shmem, [&](const auto& kv) {
+    return std::find(live_shmem.begin(), live_shmem.end(), kv.first) == live_shmem.end();
+  });
   for (const auto& [id, obj] : s.shmem) {
-    for (const auto& [pgoff, slot] : obj.swapped) live_slots.insert(slot);
-    for (const auto& [pgoff, frame] : obj.cache) live_frames.insert(frame);
+    for (const auto& [pgoff, slot] : obj.swapped) slots.mark(slot);
+    for (const auto& [pgoff, frame] : obj.cache) frames.mark(frame);
   }
   for (const File& file : s.files)
-    for (const auto& [pgoff, frame] : file.cache) live_frames.insert(frame);
-  for (const auto& [id, pin] : s.pins) live_frames.insert(pin.frame);
-  std::erase_if(s.slots, [&](const auto& kv) { return !live_slots.count(kv.first); });
-  std::erase_if(s.ksm_slots, [&](SlotId slot) { return !live_slots.count(slot); });
-  std::set<uint64_t> live_folios;
+    for (const auto& [pgoff, frame] : file.cache) frames.mark(frame);
+  for (const auto& [id, pin] : s.pins) frames.mark(pin.frame);
+  std::erase_if(s.ksm_slots, [&](SlotId slot) { return !slots.live(slot); });
   for (auto& [id, f] : s.frames) {
-    if (f.swapcache && !live_slots.count(*f.swapcache)) f.swapcache.reset();
-    if (f.swapcache) live_frames.insert(id);
-    if (live_frames.count(id) && f.folio) live_folios.insert(f.folio);
+    if (f.swapcache && !slots.live(*f.swapcache)) f.swapcache.reset();
+    if (f.swapcache) frames.mark(id);
   }
+  s.slots.keep_only(slots.by_position());
   // A large folio is freed as a whole, when its last page goes.
-  std::erase_if(s.frames, [&](const auto& kv) {
-    return !live_frames.count(kv.first) && !(kv.second.folio && live_folios.count(kv.second.folio));
-  });
+  std::vector<uint64_t> live_folios;
+  for (const auto& [id, f] : s.frames)
+    if (f.folio && frames.live(id) && (live_folios.empty() || live_folios.back() != f.folio))
+      live_folios.push_back(f.folio);
+  std::vector<bool>& keep = frames.by_position();
+  for (size_t i = 0; i < keep.size(); ++i) {
+    const uint64_t folio = (s.frames.begin() + std::ptrdiff_t(i))->second.folio;
+    keep[i] = keep[i] || (folio && std::find(live_folios.begin(), live_folios.end(), folio) != live_folios.end());
+  }
+  s.frames.keep_only(keep);
 }
 
 void tidy(State& s) {
