@@ -2,21 +2,21 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "check/compare.hpp"
 #include "impl/kernel.hpp"
-#include "model/system.hpp"
 #include "ops/trace.hpp"
 
 namespace check {
 namespace {
 
-model::System::Layout layout_of(impl::Kernel& k, const ops::Limits& limits) {
-  model::System::Layout layout;
-  for (ops::Pid pid = 1; pid <= limits.max_processes; ++pid)
-    if (auto extents = k.vma_extents(pid); !extents.empty()) layout[pid] = std::move(extents);
-  return layout;
+// The implementation's VMA extents, into `layout`, reusing its buffers. A pid with no
+// VMAs keeps an empty entry, which the model reads as no entry.
+void fill_layout(impl::Kernel& k, model::System::Layout& layout) {
+  for (auto& [pid, extents] : layout) extents.clear();
+  for (const auto& [pid, mm] : k.tasks) k.vma_extents(pid, layout[pid]);
 }
 
 model::System::Options differential() {
@@ -37,19 +37,6 @@ const ops::Limits& supported(const ops::Limits& limits) {
   return limits;
 }
 
-}  // namespace
-
-Runner::Runner(const ops::Limits& limits, const RunnerOptions& options)
-    : limits_(supported(limits)),
-      model_(std::make_unique<model::System>(limits, differential())),
-      impl_(std::make_unique<impl::Kernel>(limits, options.bugs)) {}
-
-Runner::~Runner() = default;
-
-bool Runner::supports(const ops::Op& op) const { return impl::Kernel::supports(op, limits_); }
-
-namespace {
-
 // The page an op faults on, for the ops whose allocation runs direct reclaim in the
 // implementation (a fault on one page, a file write): their ENOMEM must mean that no
 // frame could be reclaimed but the one the op itself holds.
@@ -61,7 +48,28 @@ std::optional<std::optional<ops::PageKey>> direct_reclaim_target(const ops::Op& 
   return std::nullopt;
 }
 
+// The pages of the class whose frame is `pfn` in an observation whose classes' frames
+// are `pfns`, in order; none if no page maps it.
+std::span<const ops::PageKey> class_pages(const ops::Observation& obs, const std::vector<uint64_t>& pfns,
+                                          uint64_t pfn) {
+  auto it = std::find(pfns.begin(), pfns.end(), pfn);
+  if (it == pfns.end()) return {};
+  return obs.frames[size_t(it - pfns.begin())].pages;
+}
+
 }  // namespace
+
+Runner::Runner(const ops::Limits& limits, const RunnerOptions& options)
+    : limits_(supported(limits)),
+      options_(options),
+      model_(std::make_unique<model::System>(limits, differential())),
+      impl_(std::make_unique<impl::Kernel>(limits, options.bugs)) {
+  if (options_.full_check_every == 0) throw std::invalid_argument("full_check_every must be at least 1");
+}
+
+Runner::~Runner() = default;
+
+bool Runner::supports(const ops::Op& op) const { return impl::Kernel::supports(op, limits_); }
 
 std::optional<std::string> Runner::gave_up_too_early(const ops::Op& op) const {
   const auto target = direct_reclaim_target(op);
@@ -72,14 +80,28 @@ std::optional<std::string> Runner::gave_up_too_early(const ops::Op& op) const {
 }
 
 std::optional<Finding> Runner::step(const ops::Op& op) {
+  std::optional<Finding> found = step_once(op);
+  if (found && options_.full_check_every > 1) return first_failing_op(std::move(*found));
+  return found;
+}
+
+std::optional<Finding> Runner::finish() {
+  if (unchecked_ == 0) return std::nullopt;
+  Finding f{trace_.size() - 1, trace_.back(), "", {}, trace_, std::nullopt};
+  std::optional<Finding> found = full_check(f);
+  if (found && options_.full_check_every > 1) return first_failing_op(std::move(*found));
+  return found;
+}
+
+std::optional<Finding> Runner::step_once(const ops::Op& op) {
   trace_.push_back(op);
-  Finding f{trace_.size() - 1, op, "", {}, trace_, std::nullopt};
+  Finding f{trace_.size() - 1, op, "", {}, {}, std::nullopt};
   auto fail = [&](std::string kind) {
     f.kind = std::move(kind);
     f.trace = trace_;
-    return std::optional<Finding>(f);
+    return std::optional<Finding>(std::move(f));
   };
-  auto before = layout_of(*impl_, limits_);
+  fill_layout(*impl_, before_);
   ops::Result impl_result;
   try {
     impl_result = impl_->apply(op);
@@ -87,10 +109,10 @@ std::optional<Finding> Runner::step(const ops::Op& op) {
     f.details.push_back(fmt::format("impl failed: {}", e.what()));
     return fail("crash");
   }
-  auto after = layout_of(*impl_, limits_);
+  fill_layout(*impl_, after_);
   std::vector<ops::FrameRef> reclaimed;
   for (const ops::ReclaimFact& fact : impl_->take_reclaim_facts()) reclaimed.push_back(fact.frame);
-  last_result_ = model_->apply(op, before, after, reclaimed, impl_->take_huge_fallback_facts());
+  last_result_ = model_->apply(op, before_, after_, reclaimed, impl_->take_huge_fallback_facts());
   if (const auto& why = model_->reclaim_error()) {
     f.details.push_back(*why);
     return fail("reclaim");
@@ -104,16 +126,64 @@ std::optional<Finding> Runner::step(const ops::Op& op) {
     f.details.push_back(*why);
     return fail("reclaim");
   }
-  if (auto why = model_->check_layout(after)) f.details.push_back("impl VMA layout: " + *why);
-  auto model_obs = model_->observe();
-  auto table_obs = impl_->observe_page_tables();
-  for (auto& d : diff(model_obs, "model", table_obs, "impl")) f.details.push_back(std::move(d));
+  if (auto why = model_->check_layout(after_)) f.details.push_back("impl VMA layout: " + *why);
+  std::swap(prev_tables_, tables_);
+  std::swap(prev_pfns_, impl_->observed_pfns);
+  model_->observe(model_obs_);
+  impl_->observe_page_tables(tables_);
+  if (model_obs_ != tables_)
+    for (auto& d : diff(model_obs_, "model", tables_, "impl")) f.details.push_back(std::move(d));
   if (!f.details.empty()) return fail("observation");
-  auto rmap_obs = impl_->observe_rmap();
-  for (auto& d : diff(table_obs, "impl", rmap_obs, "impl-rmap")) f.details.push_back(std::move(d));
-  for (auto& d : impl_->check_invariants()) f.details.push_back("impl invariant: " + d);
-  if (!f.details.empty()) return fail("rmap");
+  ++unchecked_;
+  if (unchecked_ >= options_.full_check_every || changed_classes_disagree()) return full_check(f);
   return std::nullopt;
+}
+
+std::optional<Finding> Runner::full_check(Finding& f) {
+  unchecked_ = 0;
+  const ops::Observation rmap_obs = impl_->observe_rmap();
+  for (auto& d : diff(tables_, "impl", rmap_obs, "impl-rmap")) f.details.push_back(std::move(d));
+  for (auto& d : impl_->check_invariants()) f.details.push_back("impl invariant: " + d);
+  if (f.details.empty()) return std::nullopt;
+  f.kind = "rmap";
+  f.trace = trace_;
+  return std::move(f);
+}
+
+bool Runner::changed_classes_disagree() {
+  const std::vector<ops::FrameClass>& now = tables_.frames;
+  const std::vector<ops::FrameClass>& before = prev_tables_.frames;
+  const std::vector<uint64_t>& pfns = impl_->observed_pfns;
+  changed_pfns_.clear();
+  // Both lists are sorted by their pages: walk them together.
+  size_t i = 0, j = 0;
+  while (i < now.size() || j < before.size()) {
+    if (j == before.size() || (i < now.size() && now[i].pages < before[j].pages)) {
+      changed_pfns_.push_back(pfns[i++]);
+    } else if (i == now.size() || before[j].pages < now[i].pages) {
+      changed_pfns_.push_back(prev_pfns_[j++]);
+    } else {
+      if (!(now[i] == before[j]) || pfns[i] != prev_pfns_[j]) {
+        changed_pfns_.push_back(pfns[i]);
+        changed_pfns_.push_back(prev_pfns_[j]);
+      }
+      ++i, ++j;
+    }
+  }
+  for (uint64_t pfn : changed_pfns_) {
+    const std::vector<ops::PageKey> found = impl_->rmap_mappers(pfn);
+    if (!std::ranges::equal(found, class_pages(tables_, pfns, pfn))) return true;
+  }
+  return false;
+}
+
+Finding Runner::first_failing_op(Finding found) const {
+  RunnerOptions every_op = options_;
+  every_op.full_check_every = 1;
+  Runner again(limits_, every_op);
+  for (const ops::Op& op : trace_)
+    if (auto first = again.step(op)) return std::move(*first);
+  return found;
 }
 
 SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> ops,
@@ -126,8 +196,9 @@ SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> 
       continue;
     }
     ++out.ops_run;
-    if ((out.finding = runner.step(op))) break;
+    if ((out.finding = runner.step(op))) return out;
   }
+  out.finding = runner.finish();
   return out;
 }
 

@@ -1,11 +1,19 @@
 #pragma once
 // check::Runner: the one place that applies an op to the model and the implementation
 // and compares them. Every consumer (CLI, ctest, RapidCheck, fuzzers, benchmarks) goes
-// through it. After each op it requires
-//   - equal results;
-//   - model observation == impl page-table observation == impl rmap observation;
+// through it. After every op it requires
+//   - equal results, and the implementation's facts (reclaimed frames, huge-page
+//     fallbacks) legal for the model;
 //   - the implementation's VMA layout to be a possible layout of the model's pages;
-//   - every implementation invariant to hold.
+//   - model observation == impl page-table observation: every page, every class of
+//     the sharing partition, every swap class;
+//   - for each frame whose class the op changed in the page tables, rmap_walk to find
+//     exactly the pages the page tables say map it.
+// The checks that look at everything the implementation holds at once (rmap_walk over
+// every folio: the whole impl-rmap observation; every invariant) run after every
+// RunnerOptions::full_check_every ops and at finish(). Whenever a check fails and some
+// of those were skipped on the way, the ops run again with every check after every op,
+// so that a finding always names the first op where the sides diverge.
 
 #include <memory>
 #include <optional>
@@ -14,18 +22,26 @@
 
 #include "check/finding.hpp"
 #include "impl/bugs.hpp"
+#include "model/system.hpp"
 #include "ops/limits.hpp"
+#include "ops/observation.hpp"
 #include "ops/op.hpp"
 
-namespace model { class System; }
 namespace impl { class Kernel; }
 
 namespace check {
 
-// How a Runner sets up the implementation. The default is the clean implementation.
+// How a Runner sets up the implementation and how often it checks everything.
 struct RunnerOptions {
   impl::Bugs bugs;  // injected bugs to turn on (impl/bugs.hpp); tests only
+  // Run the whole-state checks after every this many ops (and at finish()). 1: after
+  // every op, as traces and tests do; campaigns and fuzzers use
+  // campaign_full_check_every.
+  unsigned full_check_every = 1;
 };
+
+// The checkpoint interval of `rmapcheck run`, the fuzz targets and the shrinker.
+inline constexpr unsigned campaign_full_check_every = 16;
 
 class Runner {
  public:
@@ -38,9 +54,12 @@ class Runner {
   // out before step().
   bool supports(const ops::Op& op) const;
 
-  // Applies the op to both sides and checks. Returns the finding, if any; the runner
-  // is then spent.
+  // Applies the op to both sides and checks. Returns the finding, if any, which may
+  // name an earlier op than this one (see above); the runner is then spent.
   std::optional<Finding> step(const ops::Op& op);
+  // The whole-state checks, if any op ran since they last did. Call it after the
+  // last op of a sequence.
+  std::optional<Finding> finish();
 
   const std::vector<ops::Op>& trace() const { return trace_; }
   const ops::Result& last_result() const { return last_result_; }
@@ -48,15 +67,28 @@ class Runner {
   impl::Kernel& kernel() { return *impl_; }
 
  private:
+  std::optional<Finding> step_once(const ops::Op& op);
+  std::optional<Finding> full_check(Finding& f);
+  // Whether rmap_walk disagrees with the page tables about a frame whose class the
+  // last op changed.
+  bool changed_classes_disagree();
+  // The finding a runner that checks everything after every op gives on this trace.
+  Finding first_failing_op(Finding found) const;
   // Why an ENOMEM the model agreed with was still wrong: the model ran out of frames in
   // a fault while a frame could legally have been reclaimed.
   std::optional<std::string> gave_up_too_early(const ops::Op& op) const;
 
   ops::Limits limits_;
+  RunnerOptions options_;
   std::unique_ptr<model::System> model_;
   std::unique_ptr<impl::Kernel> impl_;
   std::vector<ops::Op> trace_;
   ops::Result last_result_;
+  unsigned unchecked_ = 0;  // ops since the whole-state checks last ran
+  // Buffers kept from op to op, so that checking allocates nothing once warm.
+  model::System::Layout before_, after_;
+  ops::Observation model_obs_, tables_, prev_tables_;
+  std::vector<uint64_t> prev_pfns_, changed_pfns_;
 };
 
 struct SequenceResult {
@@ -66,7 +98,7 @@ struct SequenceResult {
 };
 
 // Runs a whole sequence through a fresh Runner, skipping unsupported ops, stopping at
-// the first finding.
+// the first finding, and finishing it.
 SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> ops,
                             const RunnerOptions& options = {});
 

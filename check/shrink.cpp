@@ -217,16 +217,17 @@ class Shrinker {
   Outcome run(const Ops& ops) {
     ++runs_;
     Outcome out;
-    Runner runner(limits_, RunnerOptions{options_.bugs});
+    Runner runner(limits_, RunnerOptions{options_.bugs, campaign_full_check_every});
     for (const Op& op : ops) {
       if (!runner.supports(op)) continue;
-      if ((out.finding = runner.step(op))) break;
+      if ((out.finding = runner.step(op))) return out;
       const ops::Result& r = runner.last_result();
       if (r.kind != ops::Result::Kind::value) continue;
       const size_t i = runner.trace().size() - 1;
       if (std::holds_alternative<ops::Fork>(op)) out.children[i] = ops::Pid(r.value);
       if (std::holds_alternative<ops::Pin>(op)) out.pins[i] = ops::PinId(r.value);
     }
+    out.finding = runner.finish();
     return out;
   }
 
@@ -242,6 +243,9 @@ class Shrinker {
     best_ = finding_.trace;  // cuts everything after the failing op, and skipped ops
     children_ = std::move(outcome.children);
     pins_ = std::move(outcome.pins);
+    // A finding may name an op before the one the run stopped at (runner.hpp).
+    children_.erase(children_.lower_bound(best_.size()), children_.end());
+    pins_.erase(pins_.lower_bound(best_.size()), pins_.end());
   }
 
   // Adopts `candidate` if it still fails the same way.

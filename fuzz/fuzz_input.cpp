@@ -48,7 +48,7 @@ const impl::Bugs& bugs_from_env() {
 void run_input(std::span<const uint8_t> bytes) {
   static const ops::Limits limits = ops::campaign_limits();
   const std::vector<ops::Op> ops = ops::decode(bytes, limits);
-  const check::SequenceResult result = check::run_sequence(limits, ops, check::RunnerOptions{bugs_from_env()});
+  const check::SequenceResult result = check::run_sequence(limits, ops, check::RunnerOptions{bugs_from_env(), check::campaign_full_check_every});
   if (!result.finding) return;
   fmt::print(stderr, "{}shrink: rmapcheck shrink --from-bytes CRASH-FILE{}\n\n{}",
              check::finding_text(*result.finding, ""), bug_flags(), check::finding_trace(*result.finding, limits));

@@ -65,20 +65,20 @@ void print_progress(const Progress& p, double elapsed, bool final) {
 // Runs one sequence; returns its finding.
 std::optional<check::Finding> run_one(uint64_t seed, const ops::Limits& limits, const impl::Bugs& bugs,
                                       Progress& progress) {
-  check::Runner runner(limits, check::RunnerOptions{bugs});
+  check::Runner runner(limits, check::RunnerOptions{bugs, check::campaign_full_check_every});
+  std::optional<check::Finding> finding;
   for (const ops::Op& op : check::random_sequence(seed, limits)) {
     if (!runner.supports(op)) {
       ++progress.skipped;
       continue;
     }
     ++progress.ops;
-    if (auto finding = runner.step(op)) {
-      finding->seed = seed;
-      return finding;
-    }
+    if ((finding = runner.step(op))) break;
     if (did_something(runner.last_result())) ++progress.done[op.index()];
   }
-  return std::nullopt;
+  if (!finding) finding = runner.finish();
+  if (finding) finding->seed = seed;
+  return finding;
 }
 
 int report(const check::Finding& finding, const ops::Limits& limits, const RunOptions& opts) {
