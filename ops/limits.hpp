@@ -2,6 +2,7 @@
 // Geometry and limits of one simulated machine. Every side (model, impl, decoder,
 // oracle) reads the same struct, so a run is fully described by it plus the ops.
 
+#include <algorithm>
 #include <cstdint>
 
 #include "ops/types.hpp"
@@ -52,6 +53,23 @@ inline Limits campaign_limits() {
   limits.max_pages = 0x100;
   limits.frames = 64;
   limits.swap_slots = 48;
+  return limits;
+}
+
+// The campaign world grown to fit huge pages of 2^hpage_order pages, where 256 pages
+// no longer do: at least eight huge ranges of address space, four per process, and
+// memory for four huge pages (and as many VMAs as pages, which the implementation
+// needs). Up to hpage_order 4 it is campaign_limits() itself; at 9 (x86-64) it is
+// --address-space 0x1000 --max-pages 0x800 --max-vmas 0x800 --frames 2048.
+inline Limits campaign_limits(unsigned hpage_order) {
+  Limits limits = campaign_limits();
+  limits.hpage_order = hpage_order;
+  if (hpage_order >= 32) return limits;  // not a world at all: validate_limits says why
+  const uint64_t huge = limits.hpage_pages();
+  limits.address_space = std::max<uint64_t>(limits.address_space, 8 * huge);
+  limits.max_pages = std::max<uint64_t>(limits.max_pages, 4 * huge);
+  limits.max_vmas = unsigned(std::max<uint64_t>(limits.max_vmas, limits.max_pages));
+  limits.frames = unsigned(std::max<uint64_t>(limits.frames, 4 * huge));
   return limits;
 }
 

@@ -90,7 +90,10 @@ int report(const check::Finding& finding, const ops::Limits& limits, const RunOp
 }
 
 int run_campaign(const RunOptions& opts) {
-  ops::Limits limits = ops::campaign_limits();
+  // The world grows with --hpage-order; every other flag given still has the last word.
+  ops::Limits given;
+  opts.limits.apply(given);
+  ops::Limits limits = ops::campaign_limits(given.hpage_order);
   opts.limits.apply(limits);
   limits.max_ops = opts.ops;
   ops::validate_limits(limits);
@@ -138,7 +141,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Stops at the first finding, writes it to FINDINGS/SEED.trace and prints how to replay it.\n"
       "The campaign's world is denser than the trace defaults: --address-space 0x100 --max-pages 0x100 --frames 64 --swap-slots 48 "
-      "unless given; without --thp-always or --no-thp-always, odd seeds run with THP \"always\".\n"
+      "unless given; with --hpage-order N it grows to hold huge pages (8 of address space, 4 per process, 4 of memory).\n"
+      "Without --thp-always or --no-thp-always, odd seeds run with THP \"always\".\n"
       "Exit: 0 no finding, 1 a finding, 2 usage or limits error.");
   cmd->add_option("--seed", opts->seed, "seed of the first sequence (default: random; printed)");
   cmd->add_option("--ops", opts->ops, "ops per sequence")->capture_default_str()->check(CLI::Range(1u, 1u << 20));
