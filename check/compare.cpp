@@ -190,7 +190,10 @@ std::string holding_text(const std::vector<Pages>& classes, const Where& w, cons
   auto it = w.find(p);
   if (it == w.end()) return std::string(none);
   std::string s;
-  for (size_t i : it->second) s += (s.empty() ? "" : " ") + class_text(classes[i]);
+  for (size_t i : it->second) {
+    if (!s.empty()) s += ' ';
+    s += class_text(classes[i]);
+  }
   return s;
 }
 

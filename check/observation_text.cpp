@@ -34,7 +34,7 @@ struct PageRun {
 
 std::string range_text(const std::vector<ops::PageObs>& pages, const PageRun& run) {
   std::string s = ops::hex_text(pages[run.first].vpn);
-  if (run.last - run.first > 1) s += "-" + ops::hex_text(pages[run.last - 1].vpn);
+  if (run.last - run.first > 1) (s += '-') += ops::hex_text(pages[run.last - 1].vpn);
   return s;
 }
 
@@ -110,8 +110,11 @@ std::string page_key_text(ops::PageKey key) {
 
 std::string class_text(const std::vector<ops::PageKey>& pages) {
   std::string s = "{";
-  for (size_t i = 0; i < pages.size(); ++i) s += (i ? "," : "") + page_key_text(pages[i]);
-  return s + "}";
+  for (size_t i = 0; i < pages.size(); ++i) {
+    if (i) s += ',';
+    s += page_key_text(pages[i]);
+  }
+  return s += '}';
 }
 
 std::string_view pte_state_name(ops::PteState state) {

@@ -113,9 +113,11 @@ std::string limits_comment(const Limits& limits) {
   for (const Field& f : fields) {
     uint64_t v = f.get(limits);
     if (v == f.get(defaults)) continue;
-    s += " " + std::string(f.name) + "=" + (f.hex ? hex_text(v) : std::to_string(v));
+    ((s += ' ') += f.name) += '=';
+    s += f.hex ? hex_text(v) : std::to_string(v);
   }
-  return s.empty() ? "" : "# " + std::string(prefix) + s;
+  if (s.empty()) return s;
+  return (std::string("# ") += prefix) += s;
 }
 
 Limits limits_from_trace(const Trace& trace, Limits base) {

@@ -25,7 +25,10 @@ PinId pin_id(Cursor& c) { return PinId(c.number("a pin id (number)", max_unsigne
 
 std::string word_list(auto&& name_of, unsigned count) {
   std::string s;
-  for (unsigned i = 0; i < count; ++i) s += (i ? " " : "") + std::string(name_of(i));
+  for (unsigned i = 0; i < count; ++i) {
+    if (i) s += ' ';
+    s += name_of(i);
+  }
   return s;
 }
 
@@ -38,9 +41,11 @@ Prot prot(Cursor& c) {
 }
 
 Advice advice(Cursor& c) {
-  static const std::string what =
-      "an advice (" + word_list([](unsigned i) { return advice_name(Advice(i)); }, advice_count) +
-      ")";
+  static const std::string what = [] {
+    std::string s = "an advice (";
+    s += word_list([](unsigned i) { return advice_name(Advice(i)); }, advice_count);
+    return s += ')';
+  }();
   const Token& t = c.take(what);
   auto a = parse_advice(t.text);
   if (!a) c.fail_expected(what, t);
@@ -86,11 +91,11 @@ void options(Cursor& c, const std::array<std::string_view, N>& words, std::array
     if (i == N) {
       std::string what;
       for (size_t j = 0; j < N; ++j) {
-        if (!seen[j]) what += std::string(words[j]) + ", ";
+        if (!seen[j]) (what += words[j]) += ", ";
       }
       c.fail_expected(what + "or end of line");
     }
-    if (seen[i]) c.fail(*t, "'" + std::string(words[i]) + "' given twice");
+    if (seen[i]) c.fail(*t, (std::string("'") += words[i]) += "' given twice");
     seen[i] = true;
     c.take(words[i]);
     on_word(i);

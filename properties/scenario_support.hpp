@@ -52,13 +52,18 @@ using ops::Vpn;
 // ---- text ----
 
 inline std::string key_text(const PageKey& k) {
-  return "(" + std::to_string(k.first) + "," + ops::hex_text(k.second) + ")";
+  std::string s = "(";
+  ((s += std::to_string(k.first)) += ',') += ops::hex_text(k.second);
+  return s += ')';
 }
 
 inline std::string pages_text(const std::vector<PageKey>& pages) {
   std::string s = "{";
-  for (size_t i = 0; i < pages.size(); ++i) s += (i ? "," : "") + key_text(pages[i]);
-  return s + "}";
+  for (size_t i = 0; i < pages.size(); ++i) {
+    if (i) s += ',';
+    s += key_text(pages[i]);
+  }
+  return s += '}';
 }
 
 inline std::string_view kind_text(FrameKind k) {
