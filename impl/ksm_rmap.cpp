@@ -151,9 +151,13 @@ void rehome_forks(Kernel& k, Folio* folio, const MmStruct* mm, Vpn vpn, AnonVma*
   }
   for (Vma* fork : forks) {
     {
-      LockGuard ptl(k.locks, pte_lockptr(fork->mm, vpn), LockMode::read);
-      const Pte* pte = pte_offset(fork->mm, vpn);
-      if (!pte || pte->kind != Pte::Kind::present || pte->pfn != folio->pfn) continue;
+      // Only a PTE can map a KSM page: a fork whose PMD there is huge (a large folio)
+      // or none has nothing to look at, and no page table is made for the look.
+      PteTable* table = pte_table(fork->mm, vpn);
+      if (!table) continue;
+      LockGuard ptl(k.locks, table->ptl, LockMode::read);
+      const Pte& pte = table->ptes[vpn % fork->mm->pmd_pages];
+      if (pte.kind != Pte::Kind::present || pte.pfn != folio->pfn) continue;
     }
     if (ksm_walk_reaches(k, folio, fork, vpn)) continue;
     ksm_enter(k, fork->mm);  // registered at fork already; this only makes sure
