@@ -171,8 +171,8 @@ bool Runner::changed_classes_disagree() {
     }
   }
   for (uint64_t pfn : changed_pfns_) {
-    const std::vector<ops::PageKey> found = impl_->rmap_mappers(pfn);
-    if (!std::ranges::equal(found, class_pages(tables_, pfns, pfn))) return true;
+    impl_->rmap_mappers(pfn, rmap_found_);
+    if (!std::ranges::equal(rmap_found_, class_pages(tables_, pfns, pfn))) return true;
   }
   return false;
 }

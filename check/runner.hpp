@@ -89,6 +89,7 @@ class Runner {
   model::System::Layout before_, after_;
   ops::Observation model_obs_, tables_, prev_tables_;
   std::vector<uint64_t> prev_pfns_, changed_pfns_;
+  std::vector<ops::PageKey> rmap_found_;
 };
 
 struct SequenceResult {

@@ -51,8 +51,9 @@ class Kernel {
   // The page-table observation into `out`, reusing its buffers; observed_pfns then
   // holds the frame behind each of its classes, in order.
   void observe_page_tables(ops::Observation& out);
-  // The pages rmap_walk finds mapping frame `pfn`, sorted; none for a free frame.
-  std::vector<ops::PageKey> rmap_mappers(pfn_t pfn);
+  // The pages rmap_walk finds mapping frame `pfn`, sorted, into `out`; none for a
+  // free frame.
+  void rmap_mappers(pfn_t pfn, std::vector<ops::PageKey>& out);
 
   // Every invariant violation found now; empty when all hold.
   std::vector<std::string> check_invariants();

@@ -115,14 +115,14 @@ ops::Observation Kernel::observe_page_tables() {
   return out;
 }
 
-std::vector<ops::PageKey> Kernel::rmap_mappers(pfn_t pfn) {
+void Kernel::rmap_mappers(pfn_t pfn, std::vector<ops::PageKey>& out) {
+  out.clear();
   Folio* folio = pfn_folio(*this, pfn);
-  if (!folio || folio->freed) return {};
-  if (folio->anon_vma && folio->anon_vma->freed) return {};  // reported by the invariants
-  if (folio->stable_node && folio->stable_node->freed) return {};
-  auto pages = page_mappers_by_rmap(*this, folio, pfn);
-  std::sort(pages.begin(), pages.end());
-  return pages;
+  if (!folio || folio->freed) return;
+  if (folio->anon_vma && folio->anon_vma->freed) return;  // reported by the invariants
+  if (folio->stable_node && folio->stable_node->freed) return;
+  page_mappers_by_rmap(*this, folio, pfn, out);
+  std::sort(out.begin(), out.end());
 }
 
 ops::Observation Kernel::observe_rmap() {
@@ -132,8 +132,9 @@ ops::Observation Kernel::observe_rmap() {
   for (pfn_t pfn = 0; pfn < mem_map.size(); ++pfn) {
     Folio* folio = mem_map[pfn].folio;
     if (!folio || folio->freed || folio->pfn != pfn) continue;
+    std::vector<ops::PageKey> pages;
     for (pfn_t p = pfn; p < pfn + folio->nr_pages(); ++p) {
-      const std::vector<ops::PageKey> pages = rmap_mappers(p);
+      rmap_mappers(p, pages);
       if (pages.empty()) continue;
       bool fresh = false;
       ops::FrameClass& c = w.map(p, pages.front(), fresh);

@@ -143,9 +143,14 @@ void rmap_walk(Kernel& k, Folio* folio, RmapWalkControl& rwc) {
 
 std::vector<ops::PageKey> page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pfn) {
   std::vector<ops::PageKey> out;
+  page_mappers_by_rmap(k, folio, pfn, out);
+  return out;
+}
+
+void page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pfn, std::vector<ops::PageKey>& out) {
   const Vpn offset = pfn - folio->pfn;
   RmapWalkControl rwc;
-  rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
+  rwc.rmap_one = [&out, offset, pfn](Folio*, Vma* vma, Vpn addr) {
     Vpn v = addr + offset;  // may lie outside the VMA: the walk covers the whole folio
     if (v < vma->start || v >= vma->end) return true;
     const PageView view = follow_page(vma->mm, v);
@@ -153,7 +158,6 @@ std::vector<ops::PageKey> page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pf
     return true;
   };
   rmap_walk(k, folio, rwc);
-  return out;
 }
 
 }  // namespace impl

@@ -61,6 +61,8 @@ void folio_for_each_pmd(Kernel& k, Folio* folio, Fn fn);
 
 // The (pid, vpn) pairs that map page `pfn` (by PTE or by PMD), found by rmap_walk.
 std::vector<ops::PageKey> page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pfn);
+// The same, appended to `out`.
+void page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pfn, std::vector<ops::PageKey>& out);
 
 template <class Fn>
 void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn) {
