@@ -65,8 +65,9 @@ class FlatMap {
 
   template <class... Args>
   std::pair<iterator, bool> try_emplace(const K& k, Args&&... args) {
-    // Keys mostly arrive in order (fresh frame ids, pages mapped upward): check the end first.
-    auto it = items_.empty() || less_key(k, items_.back()) ? lower_bound(k) : end();
+    // Keys mostly arrive in order (fresh frame ids, pages mapped upward): past the last
+    // key is the end, anything else (the last key itself included) is looked up.
+    auto it = !items_.empty() && key_less(items_.back(), k) ? end() : lower_bound(k);
     if (it != end() && it->first == k) return {it, false};
     return {items_.emplace(it, std::piecewise_construct, std::forward_as_tuple(k),
                            std::forward_as_tuple(std::forward<Args>(args)...)),
