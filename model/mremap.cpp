@@ -174,11 +174,18 @@ Result move_vmas(State& s, const ops::Mremap& op) {
     if (e.end > op.vpn && e.start < op.vpn + op.old_pages)
       pieces.push_back({std::max(e.start, op.vpn), std::min(e.end, op.vpn + op.old_pages)});
   if (pieces.empty() || pieces.front().start > op.vpn) return Result::fail(Errno::efault);
+  // Each piece moves out of the VMA it was in before the op: the implementation's
+  // layout after the whole op (which each move takes up) may have merged old VMAs that
+  // only became alike later in the op (DONTUNMAP unlocking them one by one).
+  std::vector<Vpn> source_cuts;
+  for (Vpn cut : s.procs.at(op.pid).vma_cuts)
+    if (cut >= op.vpn && cut <= op.vpn + op.old_pages) source_cuts.push_back(cut);
   Vpn target = *op.to, last_end = op.vpn;
   for (const Extent& piece : pieces) {
     const uint64_t len = piece.end - piece.start;
     const Vpn dest = target + (piece.start - last_end);
     last_end = piece.end;
+    for (Vpn cut : source_cuts) s.procs.at(op.pid).vma_cuts.insert(cut);
     Result r = remap_one(s, ops::Mremap{op.pid, piece.start, len, len, dest, op.dontunmap});
     if (r.kind != Result::Kind::value) return r;
     target = r.value + len;
