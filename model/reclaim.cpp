@@ -191,17 +191,30 @@ std::optional<FrameRef> ref_of(const State& s, FrameId id) {
   return std::nullopt;
 }
 
+// The frame a fault at `at` holds while it allocates: the one mapped there, or, for a
+// swapped page, the one caching its slot (a swap-in that must copy holds the swap
+// cache's folio it found).
+std::optional<FrameId> held_by_fault(const State& s, ops::PageKey at) {
+  auto p = s.procs.find(at.first);
+  if (p == s.procs.end()) return std::nullopt;
+  auto page = p->second.pages.find(at.second);
+  if (page == p->second.pages.end() || !page->second.pte) return std::nullopt;
+  const Pte& pte = *page->second.pte;
+  if (pte.kind == Pte::Kind::present) return pte.frame;
+  if (pte.kind == Pte::Kind::swap)
+    for (const auto& [id, f] : s.frames)
+      if (f.swapcache == pte.slot) return id;
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<FrameRef> reclaim_candidate(const State& s, std::optional<ops::PageKey> except) {
-  // The fault holds the folio mapped at the faulting page, so no page of it can go: a
-  // large folio cannot be split for reclaim while the fault path has a reference on it.
+  // The fault holds its folio, so no page of it can go: a large folio cannot be split
+  // for reclaim while the fault path has a reference on it.
   std::vector<FrameId> held;
   if (except)
-    if (auto p = s.procs.find(except->first); p != s.procs.end())
-      if (auto page = p->second.pages.find(except->second); page != p->second.pages.end())
-        if (page->second.pte && page->second.pte->kind == Pte::Kind::present)
-          held = folio_frames(s, page->second.pte->frame);
+    if (auto frame = held_by_fault(s, *except)) held = folio_frames(s, *frame);
   for (const auto& [id, f] : s.frames) {
     if (illegal(s, id) || std::find(held.begin(), held.end(), id) != held.end()) continue;
     if (auto ref = ref_of(s, id)) return ref;
