@@ -100,6 +100,8 @@ void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t c
   if (a.backing == Backing::anon && !a.shared && !a.anon_vma)
     for (uint64_t i = 0; i < count; ++i) moved[i].attrs.pgoff = to + i;
   for (uint64_t i = 0; i < count; ++i) proc.pages[to + i] = moved[i];
+  // The moved range is one new VMA, whatever boundaries the target had before.
+  proc.vma_cuts.erase(proc.vma_cuts.upper_bound(to), proc.vma_cuts.lower_bound(to + count));
   if (old_vma) munlock_old_vma(proc, *old_vma, to, count);
   extend(proc, moved.back().attrs, to + count, op.new_pages - count);
 }
