@@ -162,6 +162,21 @@ Result validate(const State& s, const ops::Mremap& op) {
 
 Result remap_one(State& s, const ops::Mremap& op);
 
+// copy_vma merges a moved VMA with the neighbours it continues, and a merged VMA has one
+// anon_vma. The layout after the whole op cannot say so when a later piece of a
+// multi-VMA move unmaps part of the merged VMA again (it unmaps its own target first):
+// the pieces split off keep the anon_vma. Decided here by the pages alone, as each
+// piece lands.
+void share_anon_vma_with_neighbours(Process& proc, Vpn start, Vpn end) {
+  Vpn first = start, last = end - 1;
+  while (first > 0 && joins(proc, first - 1)) --first;
+  while (joins(proc, last)) ++last;
+  bool any = false;
+  for (Vpn v = first; v <= last; ++v) any |= proc.pages.at(v).attrs.anon_vma;
+  if (any)
+    for (Vpn v = first; v <= last; ++v) proc.pages.at(v).attrs.anon_vma = true;
+}
+
 // MREMAP_FIXED without a change of size only moves (Linux 6.17+): the range may span
 // several VMAs and holes, though not begin in a hole; each VMA moves to the target with
 // the holes between them kept, one after the other. Found by the kernel oracle.
@@ -190,6 +205,7 @@ Result move_vmas(State& s, const ops::Mremap& op) {
     for (Vpn cut : source_cuts) s.procs.at(op.pid).vma_cuts.insert(cut);
     Result r = remap_one(s, ops::Mremap{op.pid, piece.start, len, len, dest, op.dontunmap});
     if (r.kind != Result::Kind::value) return r;
+    if (&piece != &pieces.back()) share_anon_vma_with_neighbours(s.procs.at(op.pid), r.value, r.value + len);
     target = r.value + len;
   }
   return Result::of(*op.to);
