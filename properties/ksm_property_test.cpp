@@ -32,58 +32,6 @@ Limits ksm_world() {
   return l;
 }
 
-rc::Gen<Op> ksm_op(const Limits& l) {
-  auto pid = [&l] { return *rc::gen::inRange<Pid>(1, l.max_processes + 1); };
-  auto vpn = [&l] { return *rc::gen::inRange<Vpn>(0, l.address_space); };
-  auto pages = [] { return *rc::gen::inRange<uint64_t>(1, 9); };
-  auto value = [] { return *rc::gen::inRange<uint64_t>(0, 4); };  // few values: pages meet equals
-  auto kind = [](int weight, auto build) {
-    return std::pair<uint32_t, rc::Gen<Op>>(
-        weight, rc::gen::map(rc::gen::exec(std::move(build)), [](auto o) { return Op(o); }));
-  };
-  // clang-format off
-  return rc::gen::weightedOneOf<Op>({
-      kind(4, [=] {
-        Mmap m;
-        m.pid = pid();
-        m.vpn = vpn();
-        m.pages = pages();
-        if (*rc::gen::inRange(0, 4) == 0) { m.backing = Backing::file; m.pgoff = *rc::gen::inRange<uint64_t>(0, 8); }
-        m.populate = *rc::gen::inRange(0, 3) == 0;
-        return m;
-      }),
-      kind(5, [=] { return Madvise{pid(), vpn(), pages() * 2, Advice::mergeable}; }),
-      kind(2, [=] { return Madvise{pid(), vpn(), pages(), *rc::gen::element(Advice::unmergeable, Advice::dontneed,
-                                                                             Advice::pageout, Advice::free,
-                                                                             Advice::wipeonfork, Advice::dontfork)}; }),
-      kind(12, [=] { return Write{pid(), vpn(), value()}; }),
-      kind(3, [=] { return Read{pid(), vpn()}; }),
-      kind(3, [=] { return Fork{pid()}; }),
-      kind(1, [=] { return Exit{pid()}; }),
-      kind(5, [=] { return Ksm{}; }),
-      kind(2, [=] { return Reclaim{*rc::gen::inRange<uint64_t>(1, 9)}; }),
-      kind(2, [=] { return Migrate{pid(), vpn()}; }),
-      kind(2, [=] { return Munmap{pid(), vpn(), pages()}; }),
-      kind(2, [=] {
-        Mremap m;
-        m.pid = pid();
-        m.vpn = vpn();
-        m.old_pages = pages();
-        m.new_pages = pages();
-        if (*rc::gen::arbitrary<bool>()) m.to = vpn();
-        m.dontunmap = *rc::gen::inRange(0, 4) == 0;
-        return m;
-      }),
-      kind(1, [=] { return Mprotect{pid(), vpn(), pages(), *rc::gen::element(prot_read, Prot(prot_read | prot_write))}; }),
-      kind(1, [=] { return Mlock{pid(), vpn(), pages()}; }),
-      kind(1, [=] { return Munlock{pid(), vpn(), pages()}; }),
-      kind(1, [=] { return Pin{pid(), vpn(), *rc::gen::arbitrary<bool>()}; }),
-      kind(1, [=] { return Unpin{*rc::gen::inRange<PinId>(1, 8)}; }),
-      kind(1, [=] { return Fwrite{0, *rc::gen::inRange<uint64_t>(0, 8), value()}; }),
-  });
-  // clang-format on
-}
-
 // Every sequence starts from two unrelated processes (the fork comes before any
 // mapping) with mergeable mappings over most of the address space.
 const std::vector<Op>& prologue() {
@@ -101,7 +49,7 @@ std::vector<Op> with_prologue(std::vector<Op> random_part) {
 }
 
 rc::Gen<std::vector<Op>> ksm_ops(const Limits& l) {
-  return rc::gen::map(rc::gen::container<std::vector<Op>>(ksm_op(l)), [](std::vector<Op> v) {
+  return rc::gen::map(rc::gen::container<std::vector<Op>>(gen::ksm_heavy_op(l)), [](std::vector<Op> v) {
     if (v.size() > 120) v.resize(120);
     return with_prologue(std::move(v));
   });
@@ -124,7 +72,7 @@ TEST(KsmProperty, KsmHeavySequencesMergePagesInMostSequences) {
   int merged = 0;
   rc::Random random(20261201);
   for (int i = 0; i < sequences; ++i) {
-    const auto ops = with_prologue(rc::gen::container<std::vector<Op>>(60, ksm_op(limits))(random.split(), 60).value());
+    const auto ops = with_prologue(rc::gen::container<std::vector<Op>>(60, gen::ksm_heavy_op(limits))(random.split(), 60).value());
     check::Runner runner(limits);
     for (const Op& op : ops)
       if (!runner.supports(op) || runner.step(op)) break;
