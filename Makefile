@@ -1,12 +1,13 @@
 # Thin wrapper over the CMake presets; CMakePresets.json holds the real configuration.
 #   make run    set up, build `release`, run the main job
-#   make test   set up, build `debug` (ASan+UBSan), run the whole suite
+#   make test   set up, build `clang-debug` (ASan+UBSan, and the libFuzzer target from
+#               the same objects), run the whole suite; CI runs this
 # The machine this targets has 2 cores; override with `make JOBS=n`.
 
 JOBS ?= 2
 RMAPCHECK := build/release/tools/rmapcheck
 
-.PHONY: all run test build build-debug deps clean format
+.PHONY: all run test build build-debug build-test deps clean format
 
 all: build
 
@@ -18,9 +19,14 @@ build: deps
 	cmake --preset release
 	cmake --build --preset release -j $(JOBS)
 
+# g++ with ASan+UBSan, for a debugger-friendly build of everything.
 build-debug: deps
 	cmake --preset debug
 	cmake --build --preset debug -j $(JOBS)
+
+build-test: deps
+	cmake --preset clang-debug
+	cmake --build --preset clang-debug -j $(JOBS)
 
 # The main job: a 60-second random differential campaign (model beside implementation).
 # Builds only the program it runs; `make build` builds everything.
@@ -31,8 +37,8 @@ run: deps
 	cmake --build --preset release -j $(JOBS) --target rmapcheck
 	$(RMAPCHECK) run $(RUN_ARGS)
 
-test: build-debug
-	ctest --preset debug --output-on-failure -j $(JOBS)
+test: build-test
+	ctest --preset clang-debug --output-on-failure -j $(JOBS)
 
 clean:
 	rm -rf build

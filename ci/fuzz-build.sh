@@ -3,7 +3,8 @@
 # .clusterfuzzlite/build.sh, so that CI, benchmarks and ClusterFuzzLite fuzz the same code.
 #
 #   ci/fuzz-build.sh [--engine libfuzzer|afl] [--plain]
-#     libfuzzer          build/fuzz/fuzz/rmapcheck_fuzz        (ASan+UBSan, -O1)
+#     libfuzzer          build/clang-debug/fuzz/rmapcheck_fuzz (ASan+UBSan, -O1; the objects
+#                        `make test` built for ctest, when it ran first)
 #     libfuzzer --plain  build/fuzz-plain/fuzz/rmapcheck_fuzz  (no sanitizers, -O2: speed)
 #     afl                build/afl/fuzz/rmapcheck_afl          (afl-clang-fast++, -O2, persistent)
 #                        + build/release/fuzz/librmapcheck_afl_mutator.so (custom mutator)
@@ -60,7 +61,7 @@ ci/setup-deps.sh  # clang, libclang-rt-14-dev, afl++: installed only when missin
 
 case "$engine" in
   libfuzzer)
-    preset=fuzz
+    preset=clang-debug
     [ "$plain" = 1 ] && preset=fuzz-plain
     build_preset "$preset" rmapcheck_fuzz
     echo "build/$preset/fuzz/rmapcheck_fuzz"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A time-boxed coverage-guided fuzzing campaign, as CI runs it.
 #
-#   ci/fuzz.sh [--seconds N] [--engine libfuzzer|afl] [--plain]
+#   ci/fuzz.sh [--seconds N] [--engine libfuzzer|afl] [--plain] [--no-minimize]
 #
 # Builds the target (ci/fuzz-build.sh), fuzzes from corpus/seed plus the work corpus in
 # fuzz-work/ENGINE/corpus (kept between runs, not committed), then minimizes the work
-# corpus. On a finding it shrinks the crash file to a trace in findings/ with
-# `rmapcheck shrink --from-bytes`, prints it, and exits 1.
+# corpus (unless --no-minimize: a CI machine throws it away anyway). On a finding it
+# shrinks the crash file to a trace in findings/ with `rmapcheck shrink --from-bytes`,
+# prints it, and exits 1.
 #
 # Environment:
 #   RMAPCHECK       the rmapcheck program used to shrink findings (default: built from the
@@ -20,12 +21,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=300
 engine=libfuzzer
 plain=()
+minimize=1
 while [ $# -gt 0 ]; do
   case "$1" in
+    --no-minimize) minimize=0; shift ;;
     --seconds) seconds="${2:?--seconds needs a number}"; shift 2 ;;
     --engine) engine="${2:?--engine needs libfuzzer or afl}"; shift 2 ;;
     --plain) plain=(--plain); shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "fuzz: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -80,6 +83,7 @@ run_libfuzzer() {
     shrink_crash "$crash"
     exit 1
   fi
+  [ "$minimize" = 1 ] || return 0
   # Minimize: keep only inputs that add coverage.
   rm -rf "$work/corpus.min" && mkdir -p "$work/corpus.min"
   "$target" -merge=1 -max_len=4096 "$work/corpus.min" "$work/corpus" >"$work/merge.log" 2>&1
@@ -114,6 +118,7 @@ run_afl() {
     shrink_crash "$crash"
     exit 1
   fi
+  [ "$minimize" = 1 ] || return 0
   # Minimize: afl-cmin keeps the smallest inputs that cover every edge seen.
   rm -rf "$work/corpus.min"
   # AFL_ALLOW_TMP: afl-cmin refuses any path under /tmp (shared-directory races); ours

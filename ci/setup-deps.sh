@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake make clang
+  build-essential cmake make ninja-build clang lld
   libgtest-dev libgmock-dev
   librapidcheck-dev
   libz3-dev

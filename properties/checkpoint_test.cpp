@@ -75,7 +75,7 @@ TEST(CheckpointedRunner, EveryZooBug_GivesTheFindingsOfCheckingEveryOp) {
     impl::Bugs bugs;
     bugs.*field = true;
     size_t found = 0;
-    for (uint64_t seed = 1; seed <= 12; ++seed) {
+    for (uint64_t seed = 1; seed <= 8; ++seed) {
       limits.thp_always = seed % 2;
       const auto ops = check::random_sequence(seed, limits);
       const auto every_op = check::run_sequence(limits, ops, check::RunnerOptions{bugs});
