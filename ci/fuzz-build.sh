@@ -47,7 +47,8 @@ if [ "$cflite" = 1 ]; then
   mkdir -p "$OUT"
   cp build/cflite/fuzz/rmapcheck_fuzz "$OUT/"
   cp fuzz/rmapcheck.dict "$OUT/rmapcheck_fuzz.dict"
-  printf '[libfuzzer]\ndict = rmapcheck_fuzz.dict\nmax_len = 4096\n' > "$OUT/rmapcheck_fuzz.options"
+  printf '[libfuzzer]\ndict = rmapcheck_fuzz.dict\nmax_len = 4096\nentropic_feature_frequency_threshold = 32\n' \
+    > "$OUT/rmapcheck_fuzz.options"
   rm -f "$OUT/rmapcheck_fuzz_seed_corpus.zip"
   (cd corpus/seed && zip -q -r "$OUT/rmapcheck_fuzz_seed_corpus.zip" .) 2>/dev/null ||
     python3 -c 'import os,sys,zipfile

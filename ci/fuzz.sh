@@ -67,8 +67,10 @@ shrink_crash() {
 run_libfuzzer() {
   local target="${built[-1]}" status=0
   # -timeout: a hang is a finding too; -rss_limit_mb bounds the memory of one run.
+  # -entropic_feature_frequency_threshold: see the README's Fuzzing section.
   "$target" -max_total_time="$seconds" -dict=fuzz/rmapcheck.dict -max_len=4096 -timeout=20 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/crashes/" \
+    -entropic_feature_frequency_threshold=32 \
     "$work/corpus" corpus/seed 2>"$work/fuzz.log" || status=$?
   grep -E '^(stat::|Done)' "$work/fuzz.log" || true
   if [ "$status" -ne 0 ]; then
