@@ -16,16 +16,16 @@ deps:
 	./ci/setup-deps.sh
 
 build: deps
-	cmake --preset release
+	./ci/configure.sh release
 	cmake --build --preset release -j $(JOBS)
 
 # g++ with ASan+UBSan, for a debugger-friendly build of everything.
 build-debug: deps
-	cmake --preset debug
+	./ci/configure.sh debug
 	cmake --build --preset debug -j $(JOBS)
 
 build-test: deps
-	cmake --preset clang-debug
+	./ci/configure.sh clang-debug
 	cmake --build --preset clang-debug -j $(JOBS)
 
 # The main job: a 60-second random differential campaign (model beside implementation).
@@ -33,7 +33,7 @@ build-test: deps
 # `make run RUN_ARGS="--time 600 --seed 7"` passes options through.
 RUN_ARGS ?= --time 60
 run: deps
-	cmake --preset release
+	./ci/configure.sh release
 	cmake --build --preset release -j $(JOBS) --target rmapcheck
 	$(RMAPCHECK) run $(RUN_ARGS)
 

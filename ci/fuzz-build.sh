@@ -33,7 +33,7 @@ jobs="${JOBS:-2}"
 
 build_preset() {  # preset target...
   local preset="$1"; shift
-  cmake --preset "$preset" >/dev/null
+  ci/configure.sh "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs" --target "$@"
 }
 

@@ -50,7 +50,7 @@ shrink_crash() {
   name="findings/fuzz-$engine-$(sha1sum "$crash" | cut -c1-12).trace"
   rmapcheck="${RMAPCHECK:-}"
   if [ -z "$rmapcheck" ]; then
-    cmake --preset release >/dev/null && cmake --build --preset release -j "${JOBS:-2}" --target rmapcheck >/dev/null
+    ci/configure.sh release >/dev/null && cmake --build --preset release -j "${JOBS:-2}" --target rmapcheck >/dev/null
     rmapcheck=build/release/tools/rmapcheck
   fi
   IFS=, read -r -a bugs <<< "${RMAPCHECK_BUGS:-}"
