@@ -123,11 +123,14 @@ void check_mapping_reachable(Vma* v, Vpn vpn, Folio* folio, pfn_t pfn, Report& o
 }
 
 // What the page tables say each folio's counters must be, recomputed by scanning.
+// Counts per folio sit at its head page's frame number.
 struct Mappings {
-  std::map<pfn_t, int> ptes;                     // PTE mappings per page
-  std::map<const Folio*, int> pmds;              // PMD mappings per (large) folio
-  std::map<const Folio*, std::map<const MmStruct*, int>> per_mm;  // large folios
-  std::map<const Folio*, unsigned> locked;       // mappings that mlock: see folio_add_rmap_*
+  explicit Mappings(size_t frames) : ptes(frames), pmds(frames), locked(frames), pins(frames) {}
+  std::vector<int> ptes;         // PTE mappings per page
+  std::vector<int> pmds;         // PMD mappings per (large) folio
+  std::vector<unsigned> locked;  // mappings that mlock: see folio_add_rmap_*
+  std::vector<int> pins;         // long-term pins per folio
+  std::map<pfn_t, std::map<const MmStruct*, int>> per_mm;  // large folios only
 };
 
 // Huge PMDs: each maps a whole aligned range of one VMA, a large folio from its head
@@ -158,9 +161,9 @@ void check_pmds(Kernel& k, MmStruct* mm, Mappings& m, Report& out) {
                                 pmd.pfn));
       continue;
     }
-    m.pmds[folio]++;
-    m.per_mm[folio][mm]++;
-    if (v->flags & VM_LOCKED) m.locked[folio]++;
+    m.pmds[folio->pfn]++;
+    m.per_mm[folio->pfn][mm]++;
+    if (v->flags & VM_LOCKED) m.locked[folio->pfn]++;
     check_mapping_reachable(v, base, folio, folio->pfn, out);
   }
 }
@@ -175,8 +178,8 @@ void check_ptes(Kernel& k, MmStruct* mm, Vma* v, Mappings& m, Report& out) {
       continue;
     }
     m.ptes[pte->pfn]++;
-    if (folio->large()) m.per_mm[folio][mm]++;
-    else if (v->flags & VM_LOCKED) m.locked[folio]++;
+    if (folio->large()) m.per_mm[folio->pfn][mm]++;
+    else if (v->flags & VM_LOCKED) m.locked[folio->pfn]++;
     check_mapping_reachable(v, vpn, folio, pte->pfn, out);
   }
 }
@@ -191,7 +194,7 @@ void check_large_folio(Kernel& k, Folio* folio, Mappings& m, Report& out) {
     pte_maps += m.ptes[p];
     pages_mapped += m.ptes[p] > 0;
   }
-  const int pmds = m.pmds[folio];
+  const int pmds = m.pmds[folio->pfn];
   if (folio_entire_mapcount(folio) != pmds)
     out.push_back(fmt::format("folio {} entire mapcount {} but {} PMDs map it", folio->id,
                               folio_entire_mapcount(folio), pmds));
@@ -202,7 +205,7 @@ void check_large_folio(Kernel& k, Folio* folio, Mappings& m, Report& out) {
     out.push_back(fmt::format("folio {} nr_pages_mapped {} but PTEs map {} of its pages", folio->id,
                               folio->nr_pages_mapped, pages_mapped));
   std::map<const MmStruct*, int> counted(folio->mm_mapcount.begin(), folio->mm_mapcount.end());
-  if (counted != m.per_mm[folio] || counted.size() != folio->mm_mapcount.size())
+  if (counted != m.per_mm[folio->pfn] || counted.size() != folio->mm_mapcount.size())
     out.push_back(fmt::format("folio {} per-MM mapcounts differ from the page tables", folio->id));
   const bool partial = pmds == 0 && pages_mapped > 0 && pages_mapped < folio->nr_pages();
   const bool queued = std::count(k.deferred_split_queue.begin(), k.deferred_split_queue.end(), folio) == 1;
@@ -218,14 +221,16 @@ void check_large_folio(Kernel& k, Folio* folio, Mappings& m, Report& out) {
 }
 
 void check_pages(Kernel& k, Report& out) {
-  Mappings m;
+  Mappings m(k.mem_map.size());
   for (const auto& [pid, mm] : k.tasks) {
     check_pmds(k, mm, m, out);
     for (const auto& [start, v] : mm->mm_mt)
       if (!v->freed) check_ptes(k, mm, v, m, out);
   }
-  std::map<const Folio*, int> pins;
-  for (const auto& [id, pin] : k.pins) pins[pin.folio]++;
+  for (const auto& [id, pin] : k.pins) {
+    if (pin.folio->freed) out.push_back(fmt::format("pin {} holds freed folio {}", id, pin.folio->id));
+    else m.pins[pin.folio->pfn]++;
+  }
   uint64_t used = 0;
   for (pfn_t pfn = 0; pfn < k.mem_map.size(); ++pfn) {
     const Page& page = k.mem_map[pfn];
@@ -240,18 +245,18 @@ void check_pages(Kernel& k, Report& out) {
     Folio* folio = page.folio;
     if (folio->pfn != pfn) continue;
     if (folio->large()) check_large_folio(k, folio, m, out);
-    int mapped = m.pmds[folio];
+    int mapped = m.pmds[pfn];
     for (pfn_t p = pfn; p < pfn + folio->nr_pages(); ++p) mapped += m.ptes[p];
     const int cached = folio_in_page_cache(folio) ? static_cast<int>(folio->nr_pages()) : 0;
     const int swapcache = folio->swap ? static_cast<int>(folio->nr_pages()) : 0;
-    if (folio->refcount != mapped + cached + swapcache + pins[folio])
+    if (folio->refcount != mapped + cached + swapcache + m.pins[pfn])
       out.push_back(fmt::format("folio {} refcount {} but {} mappings, {} page cache, {} swap cache and {} pin references",
-                                folio->id, folio->refcount, mapped, cached, swapcache, pins[folio]));
-    if (folio->mlock_count != m.locked[folio])
+                                folio->id, folio->refcount, mapped, cached, swapcache, m.pins[pfn]));
+    if (folio->mlock_count != m.locked[pfn])
       out.push_back(fmt::format("folio {} mlock_count {} but {} mappings from locked VMAs", folio->id,
-                                folio->mlock_count, m.locked[folio]));
-    if (static_cast<int>(folio->pincount) != pins[folio])
-      out.push_back(fmt::format("folio {} pincount {} but {} pins", folio->id, folio->pincount, pins[folio]));
+                                folio->mlock_count, m.locked[pfn]));
+    if (static_cast<int>(folio->pincount) != m.pins[pfn])
+      out.push_back(fmt::format("folio {} pincount {} but {} pins", folio->id, folio->pincount, m.pins[pfn]));
   }
   if (used + k.frames.free_frames() + k.frames.reserved() != k.frames.total())
     out.push_back(fmt::format("frames: {} in use + {} free + {} reserved != {} total", used, k.frames.free_frames(),
