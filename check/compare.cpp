@@ -90,6 +90,44 @@ class KeyedLines {
   std::vector<Entry> entries_;
 };
 
+// ---- VMAs ----
+
+std::string anon_vma_text(const ops::VmaObs& v) {
+  return !v.anon_vma ? "none" : v.forked ? "forked" : "own";
+}
+
+std::string extents_text(const std::vector<ops::VmaObs>& vmas) {
+  std::string out;
+  for (const ops::VmaObs& v : vmas)
+    out += fmt::format("{}[{},{})", out.empty() ? "" : " ", ops::hex_text(v.start), ops::hex_text(v.end));
+  return out.empty() ? "none" : out;
+}
+
+// Per process: the extents when they differ ("VMAs of pid 1: model [0x100,0x102)  impl
+// [0x100,0x101) [0x101,0x102)"), else each VMA whose anon_vma differs.
+void append_vma_lines(const std::vector<ops::VmaObs>& a, const std::vector<ops::VmaObs>& b, const Names& n,
+                      std::vector<std::string>& lines) {
+  std::set<ops::Pid> pids;
+  for (const auto* side : {&a, &b})
+    for (const ops::VmaObs& v : *side) pids.insert(v.pid);
+  for (ops::Pid pid : pids) {
+    std::vector<ops::VmaObs> x, y;
+    std::copy_if(a.begin(), a.end(), std::back_inserter(x), [&](const ops::VmaObs& v) { return v.pid == pid; });
+    std::copy_if(b.begin(), b.end(), std::back_inserter(y), [&](const ops::VmaObs& v) { return v.pid == pid; });
+    const bool same_extents = std::ranges::equal(x, y, [](const ops::VmaObs& p, const ops::VmaObs& q) {
+      return p.start == q.start && p.end == q.end;
+    });
+    if (!same_extents) {
+      lines.push_back(fmt::format("VMAs of pid {}: {}", pid, n.versus(extents_text(x), extents_text(y))));
+      continue;
+    }
+    for (size_t i = 0; i < x.size(); ++i)
+      if (!(x[i] == y[i]))
+        lines.push_back(fmt::format("VMA ({},[{},{})) anon_vma: {}", pid, ops::hex_text(x[i].start),
+                                    ops::hex_text(x[i].end), n.versus(anon_vma_text(x[i]), anon_vma_text(y[i]))));
+  }
+}
+
 // ---- pages ----
 
 std::vector<std::string> page_differences(const ops::PageObs& x, const ops::PageObs& y,
@@ -111,6 +149,8 @@ std::vector<std::string> page_differences(const ops::PageObs& x, const ops::Page
   add("wipeonfork", yes_no(ax.wipeonfork), yes_no(ay.wipeonfork));
   add("mergeable", yes_no(ax.mergeable), yes_no(ay.mergeable));
   add("hugepage", yes_no(ax.hugepage), yes_no(ay.hugepage));
+  add("nohugepage", yes_no(ax.nohugepage), yes_no(ay.nohugepage));
+  add("account", yes_no(ax.account), yes_no(ay.account));
   return what;
 }
 
@@ -388,6 +428,7 @@ std::vector<Pages> pages_of(const std::vector<Class>& classes) {
 std::vector<std::string> all_differences(const ops::Observation& a, const ops::Observation& b,
                                          const Names& n) {
   std::vector<std::string> lines;
+  append_vma_lines(a.vmas, b.vmas, n, lines);
   append_page_lines(a.pages, b.pages, n, lines);
 
   const std::vector<Pages> fa = pages_of(a.frames), fb = pages_of(b.frames);

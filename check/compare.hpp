@@ -2,6 +2,8 @@
 // Comparing two Observations (model vs impl page tables vs impl rmap) and saying how they
 // differ, one difference a line, in the words of a finding:
 //
+//   VMAs of pid 1: model [0x100,0x102)  impl [0x100,0x101) [0x101,0x102)
+//   VMA (1,[0x100,0x102)) anon_vma: model own  impl none
 //   page (2,0x101): model present  impl-rmap swapped
 //   pages (1,0x104-0x107): only in model
 //   page (1,0x100) prot: model rw  impl r
@@ -18,9 +20,11 @@
 // Where a line is about one page, a run of consecutive vpns of one process that differ in
 // exactly the same way shares one line: "pages (1,0x100-0x103) ...", "classes of (...)".
 // The lines come in this order:
+// - VMAs, by pid: the extents if they differ, else each VMA whose anon_vma differs
+//   (none, own, or forked: linked to a parent's anon_vmas by fork).
 // - Pages, by (pid, vpn): the PTE state (no attribute name), then each VMA attribute that
 //   differs (prot, sharing, backing, pgoff, locked, dontfork, wipeonfork, mergeable,
-//   hugepage); or "only in X"; or "entries" when one side lists a page more often.
+//   hugepage, nohugepage, account); or "only in X"; or "entries" when one side lists a page more often.
 // - Sharing: frame classes that are not on both sides with the same pages. A class none of
 //   whose pages is in a class of the other side is "only in X". Otherwise a line is keyed by
 //   the first page, in order, that is in such a class and not yet shown, and gives that

@@ -60,17 +60,34 @@ std::string states_text(const std::vector<ops::PageObs>& pages, const PageRun& r
   return s;
 }
 
-std::vector<PageRun> page_runs(const std::vector<ops::PageObs>& pages) {
+bool vma_starts_at(const std::vector<ops::VmaObs>& vmas, const ops::PageObs& page) {
+  return std::any_of(vmas.begin(), vmas.end(),
+                     [&](const ops::VmaObs& v) { return v.pid == page.pid && v.start == page.vpn; });
+}
+
+// Runs of pages alike, each inside one VMA.
+std::vector<PageRun> page_runs(const std::vector<ops::PageObs>& pages, const std::vector<ops::VmaObs>& vmas) {
   std::vector<PageRun> runs;
   for (size_t i = 0; i < pages.size(); ++i) {
-    if (runs.empty() || !continues(pages[i - 1], pages[i])) runs.push_back({i, i});
+    if (runs.empty() || !continues(pages[i - 1], pages[i]) || vma_starts_at(vmas, pages[i])) runs.push_back({i, i});
     runs.back().last = i + 1;
   }
   return runs;
 }
 
-void append_pages(const std::vector<ops::PageObs>& pages, std::string& out) {
-  std::vector<PageRun> runs = page_runs(pages);
+// "  VMAs [0x100,0x102) own, [0x102,0x104)" under a process's heading.
+std::string vmas_text(const std::vector<ops::VmaObs>& vmas, ops::Pid pid) {
+  std::string s;
+  for (const ops::VmaObs& v : vmas) {
+    if (v.pid != pid) continue;
+    s += fmt::format("{}[{},{})", s.empty() ? "  VMAs " : ", ", ops::hex_text(v.start), ops::hex_text(v.end));
+    if (v.anon_vma) s += v.forked ? " anon_vma forked" : " anon_vma";
+  }
+  return s.empty() ? s : s + "\n";
+}
+
+void append_pages(const std::vector<ops::PageObs>& pages, const std::vector<ops::VmaObs>& vmas, std::string& out) {
+  std::vector<PageRun> runs = page_runs(pages, vmas);
   size_t range_width = 0, attrs_width = 0;
   for (const PageRun& r : runs) {
     range_width = std::max(range_width, range_text(pages, r).size());
@@ -79,7 +96,7 @@ void append_pages(const std::vector<ops::PageObs>& pages, std::string& out) {
   for (size_t i = 0; i < runs.size(); ++i) {
     const PageRun& r = runs[i];
     ops::Pid pid = pages[r.first].pid;
-    if (i == 0 || pages[runs[i - 1].first].pid != pid) out += fmt::format("process {}\n", pid);
+    if (i == 0 || pages[runs[i - 1].first].pid != pid) out += fmt::format("process {}\n", pid) + vmas_text(vmas, pid);
     out += fmt::format("  {:<{}} {:<{}}  {}\n", range_text(pages, r), range_width,
                        vma_attrs_text(pages[r.first].vma), attrs_width, states_text(pages, r));
   }
@@ -167,6 +184,8 @@ std::string vma_attrs_text(const ops::VmaAttrs& attrs) {
   if (attrs.wipeonfork) s += " wipeonfork";
   if (attrs.mergeable) s += " mergeable";
   if (attrs.hugepage) s += " hugepage";
+  if (attrs.nohugepage) s += " nohugepage";
+  if (attrs.account) s += " account";
   return s;
 }
 
@@ -184,7 +203,7 @@ std::string observation_text(const ops::Observation& obs) {
   ops::Observation canon = obs;
   ops::canonicalize(canon);
   std::string out;
-  if (!canon.pages.empty()) append_pages(canon.pages, out);
+  if (!canon.pages.empty()) append_pages(canon.pages, canon.vmas, out);
   if (!canon.frames.empty()) append_frames(canon.frames, out);
   if (!canon.swap.empty()) append_swap(canon.swap, out);
   if (out.empty()) out = "no mapped pages\n";

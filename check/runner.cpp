@@ -12,13 +12,6 @@
 namespace check {
 namespace {
 
-// The implementation's VMA extents, into `layout`, reusing its buffers. A pid with no
-// VMAs keeps an empty entry, which the model reads as no entry.
-void fill_layout(impl::Kernel& k, model::System::Layout& layout) {
-  for (auto& [pid, extents] : layout) extents.clear();
-  for (const auto& [pid, mm] : k.tasks) k.vma_extents(pid, layout[pid]);
-}
-
 model::System::Options differential() {
   model::System::Options o;
   o.own_reclaim_policy = false;
@@ -101,7 +94,6 @@ std::optional<Finding> Runner::step_once(const ops::Op& op) {
     f.trace = trace_;
     return std::optional<Finding>(std::move(f));
   };
-  fill_layout(*impl_, before_);
   ops::Result impl_result;
   try {
     impl_result = impl_->apply(op);
@@ -109,10 +101,9 @@ std::optional<Finding> Runner::step_once(const ops::Op& op) {
     f.details.push_back(fmt::format("impl failed: {}", e.what()));
     return fail("crash");
   }
-  fill_layout(*impl_, after_);
   std::vector<ops::FrameRef> reclaimed;
   for (const ops::ReclaimFact& fact : impl_->take_reclaim_facts()) reclaimed.push_back(fact.frame);
-  last_result_ = model_->apply(op, before_, after_, reclaimed, impl_->take_huge_fallback_facts());
+  last_result_ = model_->apply(op, reclaimed, impl_->take_huge_fallback_facts());
   if (const auto& why = model_->reclaim_error()) {
     f.details.push_back(*why);
     return fail("reclaim");
@@ -126,7 +117,6 @@ std::optional<Finding> Runner::step_once(const ops::Op& op) {
     f.details.push_back(*why);
     return fail("reclaim");
   }
-  if (auto why = model_->check_layout(after_)) f.details.push_back("impl VMA layout: " + *why);
   std::swap(prev_tables_, tables_);
   std::swap(prev_pfns_, impl_->observed_pfns);
   model_->observe(model_obs_);
@@ -144,6 +134,7 @@ std::optional<Finding> Runner::full_check(Finding& f) {
   const ops::Observation rmap_obs = impl_->observe_rmap();
   for (auto& d : diff(tables_, "impl", rmap_obs, "impl-rmap")) f.details.push_back(std::move(d));
   for (auto& d : impl_->check_invariants()) f.details.push_back("impl invariant: " + d);
+  if (auto why = model_->check_vmas()) f.details.push_back("model VMAs: " + *why);
   if (f.details.empty()) return std::nullopt;
   f.kind = "rmap";
   f.trace = trace_;

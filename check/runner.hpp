@@ -4,13 +4,14 @@
 // through it. After every op it requires
 //   - equal results, and the implementation's facts (reclaimed frames, huge-page
 //     fallbacks) legal for the model;
-//   - the implementation's VMA layout to be a possible layout of the model's pages;
-//   - model observation == impl page-table observation: every page, every class of
-//     the sharing partition, every swap class;
+//   - model observation == impl page-table observation: every VMA (extent and
+//     anon_vma), every page, every class of the sharing partition, every swap class
+//     (the model decides its VMA layout by itself; no layout is handed over);
 //   - for each frame whose class the op changed in the page tables, rmap_walk to find
 //     exactly the pages the page tables say map it.
 // The checks that look at everything the implementation holds at once (rmap_walk over
-// every folio: the whole impl-rmap observation; every invariant) run after every
+// every folio: the whole impl-rmap observation; every invariant of the implementation
+// and the model's own VMA consistency) run after every
 // RunnerOptions::full_check_every ops and at finish(). Whenever a check fails and some
 // of those were skipped on the way, the ops run again with every check after every op,
 // so that a finding always names the first op where the sides diverge.
@@ -86,7 +87,6 @@ class Runner {
   ops::Result last_result_;
   unsigned unchecked_ = 0;  // ops since the whole-state checks last ran
   // Buffers kept from op to op, so that checking allocates nothing once warm.
-  model::System::Layout before_, after_;
   ops::Observation model_obs_, tables_, prev_tables_;
   std::vector<uint64_t> prev_pfns_, changed_pfns_;
   std::vector<ops::PageKey> rmap_found_;

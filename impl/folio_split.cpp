@@ -7,6 +7,7 @@
 #include "impl/huge_memory.hpp"
 #include "impl/lru.hpp"
 #include "impl/migrate.hpp"
+#include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
 #include "impl/vma.hpp"
 
@@ -35,6 +36,33 @@ Folio* split_off(Kernel& k, const Folio* head, pfn_t pfn) {
   return tail;
 }
 
+// Whether any mapping of the folio is from a VM_LOCKED VMA.
+bool mapped_locked(Kernel& k, Folio* folio) {
+  bool locked = false;
+  folio_for_each_pte(k, folio, [&](Vma* vma, Vpn, Pte&) { locked |= (vma->flags & VM_LOCKED) != 0; });
+  folio_for_each_pmd(k, folio, [&](Vma* vma, Vpn, Pmd&) { locked |= (vma->flags & VM_LOCKED) != 0; });
+  return locked;
+}
+
+// Linux 6.12+ (remap_page with RMP_USE_SHARED_ZEROPAGE): a page of a split anon folio
+// that holds only zeros is mapped to the shared zero page instead, unless the folio was
+// mlocked or the mapping is in a locked VMA; the page goes when its last mapping does.
+void map_unused_to_zeropage(Kernel& k, const std::vector<Folio*>& parts) {
+  for (Folio* part : parts) {
+    if (k.page(part->pfn).value != 0) continue;
+    std::vector<std::pair<Vma*, Vpn>> mappings;
+    folio_for_each_pte(k, part, [&](Vma* vma, Vpn v, Pte&) {
+      if (!(vma->flags & VM_LOCKED)) mappings.emplace_back(vma, v);
+    });
+    for (auto [vma, v] : mappings) {
+      LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
+      *pte_offset(vma->mm, v) = Pte{Pte::Kind::zero};
+      folio_remove_rmap_pte(k, part, part->pfn, vma);
+      part->refcount--;
+    }
+  }
+}
+
 }  // namespace
 
 void deferred_split_folio(Kernel& k, Folio* folio) {
@@ -53,6 +81,7 @@ bool split_folio(Kernel& k, Folio* folio) {
   if (!folio->large()) return true;
   if (!folio_movable(k, folio)) return false;
   LockGuard folio_lock(k.locks, folio->lock, LockMode::write);
+  const bool zero_pages_to_zeropage = folio->anon() && !folio->ksm() && !mapped_locked(k, folio);
   folio_for_each_pmd(k, folio, [&](Vma* vma, Vpn base, Pmd&) { split_huge_pmd(k, vma, base); });
   folio_undo_deferred_split(k, folio);
   const LruList list = folio->lru;
@@ -71,6 +100,7 @@ bool split_folio(Kernel& k, Folio* folio) {
     if (part != folio) lru_move(k, part, list);
     if (part->mlocked()) lru_move(k, part, LruList::unevictable);
   }
+  if (zero_pages_to_zeropage) map_unused_to_zeropage(k, parts);
   for (Folio* part : parts)
     if (part->refcount == 0) {
       part->refcount = 1;

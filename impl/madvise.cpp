@@ -57,6 +57,23 @@ bool only_mapped_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
   return true;
 }
 
+// Whether [start, end) maps fewer pages of the large folio than it has: pageout splits
+// a folio partly unmapped (some pages zapped) even when the range covers the rest.
+bool partly_mapped_here(Kernel& k, Folio* folio, Vpn start, Vpn end) {
+  uint64_t mapped = 0;
+  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
+    for (auto [pid, v] : page_mappers_by_rmap(k, folio, pfn)) mapped += v >= start && v < end;
+  return mapped < folio->nr_pages();
+}
+
+// shrink_folio_list's fallback: an anon large folio for which add_to_swap finds no
+// slot is split all the same (if it can be), and its pages stay mapped.
+bool split_without_swap(Kernel& k, Folio* folio, pfn_t pfn) {
+  if (!folio->large() || !folio->anon() || k.page(pfn).lazyfree || get_swap_slot(k)) return false;
+  if (folio->pincount == 0 && !folio->mlocked()) split_folio(k, folio);
+  return true;
+}
+
 // Whether each page of the folio is mapped exactly once, inside [start, end) of this
 // VMA's process: MADV_FREE may then free the whole folio.
 bool mapped_once_here(Kernel& k, Folio* folio, Vma* vma, Vpn start, Vpn end) {
@@ -111,15 +128,18 @@ void madvise_cold_or_pageout(Kernel& k, Vma* vma, Vpn start, Vpn end, bool pageo
     if (view.pte.kind != Pte::Kind::present) continue;
     const pfn_t pfn = view.pte.pfn;
     Folio* folio = pfn_folio(k, pfn);
-    if (!only_mapped_here(k, folio, vma, start, end)) {
+    const bool whole_here = only_mapped_here(k, folio, vma, start, end);
+    if (!whole_here || (pageout && folio->large() && partly_mapped_here(k, folio, start, end))) {
       if (!pageout || !folio->large() || !split_folio(k, folio)) continue;
       folio = pfn_folio(k, pfn);
+      if (!folio || follow_page(vma->mm, v).pte.kind != Pte::Kind::present) continue;  // now the zero page
       if (!only_mapped_here(k, folio, vma, start, end)) continue;
     }
     if (!pageout) {
       folio_deactivate(k, folio);
       continue;
     }
+    if (split_without_swap(k, folio, pfn)) continue;
     folio_referenced(k, folio);  // the advice overrides the accessed bits
     const bool cannot_write_out = !folio->anon() && folio_dirty(k, folio);
     if (cannot_write_out && !folio->swapbacked()) unmap_folio(k, folio);

@@ -34,6 +34,7 @@ enum VmFlags : uint32_t {
   VM_MERGEABLE = 1u << 8,
   VM_HUGEPAGE = 1u << 9,
   VM_NOHUGEPAGE = 1u << 10,
+  VM_ACCOUNT = 1u << 11,  // private writable memory, charged (and kept apart by merging)
 };
 inline constexpr uint32_t VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
 

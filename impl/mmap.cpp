@@ -69,6 +69,8 @@ Result do_mmap(Kernel& k, MmStruct* mm, const ops::Mmap& op) {
   uint32_t flags = prot_flags(op.prot) | VM_MAYWRITE;
   if (op.shared) flags |= VM_SHARED;
   if (op.locked) flags |= VM_LOCKED;
+  // accountable_mapping: private writable memory is charged, and marked so.
+  if (!op.shared && (op.prot & ops::prot_write)) flags |= VM_ACCOUNT;
   AddressSpace* mapping = file ? k.files[op.file] : op.shared ? new_shmem(k, op.pages) : nullptr;
   // Anon VMAs take their linear page index from the address they are created at.
   uint64_t pgoff = file ? op.pgoff : op.shared ? 0 : op.vpn;

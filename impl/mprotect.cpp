@@ -21,7 +21,7 @@ Result modify_until_hole(Kernel& k, MmStruct* mm, Vpn start, Vpn end, NewFlags n
     Vma* vma = find_vma(mm, v);
     if (!vma) return Result::fail(Errno::enomem);
     Vpn stop = std::min(vma->end, end);
-    vma_modify_flags(k, vma, v, stop, new_flags(vma->flags));
+    vma_modify_flags(k, vma, v, stop, new_flags(*vma));
     v = stop;
   }
   return Result::ok();
@@ -46,8 +46,15 @@ Result do_mprotect(Kernel& k, MmStruct* mm, const ops::Mprotect& op) {
       for (Vpn p = v; p < stop; ++p) to_break.push_back(p);
     v = stop;
   }
-  Result r = modify_until_hole(k, mm, op.vpn, op.vpn + op.pages,
-                               [&](uint32_t flags) { return (flags & ~VM_ACCESS_FLAGS) | prot; });
+  Result r = modify_until_hole(k, mm, op.vpn, op.vpn + op.pages, [&](const Vma& vma) {
+    uint32_t flags = vma.flags;
+    // A private mapping made writable is charged unless it already was (mprotect_fixup);
+    // made read-only again, it keeps VM_ACCOUNT unless it is anon memory without an
+    // anon_vma yet (nothing faulted, nothing committed).
+    if ((prot & VM_WRITE) && !(flags & (VM_ACCOUNT | VM_WRITE | VM_SHARED))) flags |= VM_ACCOUNT;
+    else if (!(prot & VM_WRITE) && !vma.file && !vma.anon_vma) flags &= ~VM_ACCOUNT;
+    return (flags & ~VM_ACCESS_FLAGS) | prot;
+  });
   for (Vpn v : to_break) handle_mm_fault(k, mm, v, FaultKind::write);
   return r;
 }
@@ -78,8 +85,8 @@ Result do_mlock(Kernel& k, MmStruct* mm, Vpn vpn, uint64_t pages, bool lock) {
   if (!in_address_space(k, vpn, pages)) return Result::fail(Errno::enomem);
   std::vector<bool> was_locked;
   for (Vpn v = vpn; v < vpn + pages; ++v) was_locked.push_back(locked_at(mm, v));
-  Result r = modify_until_hole(k, mm, vpn, vpn + pages, [&](uint32_t flags) {
-    return lock ? flags | VM_LOCKED : flags & ~VM_LOCKED;
+  Result r = modify_until_hole(k, mm, vpn, vpn + pages, [&](const Vma& vma) {
+    return lock ? vma.flags | VM_LOCKED : vma.flags & ~VM_LOCKED;
   });
   mlock_pte_range(k, mm, vpn, was_locked);
   if (!lock || r.kind != Result::Kind::ok) return r;

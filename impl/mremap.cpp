@@ -68,7 +68,7 @@ Vma* copy_vma(Kernel& k, Vma* vma, Vpn from, Vpn to, uint64_t pages, bool* need_
   uint64_t pgoff = vma->pgoff_of(from);
   // Not faulted yet: the moved VMA takes the index of its new address, to merge there.
   if (!vma->file && !vma->anon_vma) pgoff = to;
-  Vma* dst = vma_merge_new_range(k, vma->mm, to, to + pages, pgoff, vma->flags, vma->file, vma);
+  Vma* dst = vma_merge_new_range(k, vma->mm, to, to + pages, pgoff, vma->flags, vma->file, vma, vma);
   if (!dst) {
     dst = vma_create(k, vma->mm, to, to + pages, pgoff, vma->flags, vma->file);
     dst->anon_vma = vma->anon_vma;
@@ -77,6 +77,20 @@ Vma* copy_vma(Kernel& k, Vma* vma, Vpn from, Vpn to, uint64_t pages, bool* need_
   }
   *need_rmap_locks = dst->pgoff <= vma->pgoff;
   return dst;
+}
+
+// MREMAP_DONTUNMAP: nothing is unmapped, so the old VMA is not split: all of it loses
+// VM_LOCKED (a flag cleared in place, no merge), and the pages still mapped in it are
+// munlocked. One moved whole (and not merged with the new one) has no pages left to
+// reach: its anon_vma links go.
+void dontunmap_complete(Kernel& k, Vma* old, const Vma* new_vma, Vpn from, uint64_t pages) {
+  if (old->flags & VM_LOCKED) {
+    const Vpn start = old->start;
+    const std::vector<bool> was_locked(old->end - old->start, true);
+    old->flags &= ~VM_LOCKED;
+    mlock_pte_range(k, old->mm, start, was_locked);
+  }
+  if (new_vma != old && old->start == from && old->end == from + pages) unlink_anon_vmas(k, old);
 }
 
 void move_page_tables(Kernel& k, Vma* src, Vpn from, Vpn to, uint64_t pages, bool rmap_locks) {
@@ -111,19 +125,11 @@ Result move_vma(Kernel& k, MmStruct* mm, const ops::Mremap& op, Vpn to) {
   if (op.to) unmap_range(k, mm, to, to + op.new_pages);
   Vma* vma = find_vma(mm, op.vpn);
   bool rmap_locks = false;
-  copy_vma(k, vma, op.vpn, to, op.new_pages, &rmap_locks);
+  Vma* new_vma = copy_vma(k, vma, op.vpn, to, op.new_pages, &rmap_locks);
   vma = find_vma(mm, op.vpn);  // copy_vma may have merged next to it
   move_page_tables(k, vma, op.vpn, to, kept, rmap_locks);
-  if (!op.dontunmap) {
-    unmap_range(k, mm, op.vpn, op.vpn + op.old_pages);
-  } else if (Vma* old = find_vma(mm, op.vpn); old->flags & VM_LOCKED) {
-    // Nothing was unmapped, so the old VMA is not split: all of it loses VM_LOCKED, and
-    // the pages still mapped in it are munlocked.
-    const Vpn start = old->start;
-    const std::vector<bool> was_locked(old->end - old->start, true);
-    vma_modify_flags(k, old, old->start, old->end, old->flags & ~VM_LOCKED);
-    mlock_pte_range(k, mm, start, was_locked);
-  }
+  if (op.dontunmap) dontunmap_complete(k, vma, new_vma, op.vpn, kept);
+  else unmap_range(k, mm, op.vpn, op.vpn + op.old_pages);
   return Result::ok();
 }
 
@@ -205,7 +211,10 @@ Result remap_one(Kernel& k, MmStruct* mm, const ops::Mremap& op) {
     if (op.new_pages < op.old_pages) unmap_range(k, mm, new_end, old_end);
   } else if (Vma* vma = find_vma(mm, op.vpn); vma->end == old_end && new_end <= k.limits.address_space &&
              mapped_pages_in(mm, old_end, new_end) == 0) {
-    vma_set_range(k, vma, vma->start, vma->end + (op.new_pages - op.old_pages), vma->pgoff);
+    // vma_merge_extend: the growth is a new range the VMA takes in, with the next VMA
+    // too where the rules allow.
+    if (!vma_merge_new_range(k, mm, old_end, new_end, vma->pgoff_of(old_end), vma->flags, vma->file, vma))
+      vma_set_range(k, vma, vma->start, new_end, vma->pgoff);
   } else {
     auto dest = highest_free_range(k, mm, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);

@@ -28,6 +28,8 @@ ops::VmaAttrs observed_attrs(const Vma* vma) {
   a.wipeonfork = vma->flags & VM_WIPEONFORK;
   a.mergeable = vma->flags & VM_MERGEABLE;
   a.hugepage = vma->flags & VM_HUGEPAGE;
+  a.nohugepage = vma->flags & VM_NOHUGEPAGE;
+  a.account = vma->flags & VM_ACCOUNT;
   return a;
 }
 
@@ -77,6 +79,8 @@ template <class Fn>
 void walk_page_tables(Kernel& k, ops::ObservationWriter& w, Fn fn) {
   for (const auto& [pid, mm] : k.tasks)
     for (const auto& [start, vma] : mm->mm_mt) {
+      w.vma({pid, vma->start, vma->end, vma->anon_vma != nullptr,
+             vma->anon_vma != nullptr && vma->anon_vma_chain.size() > 1});
       ops::VmaAttrs attrs = observed_attrs(vma);
       for (Vpn v = vma->start; v < vma->end; ++v) {
         const Pte pte = follow_page(mm, v).pte;

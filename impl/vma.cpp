@@ -9,35 +9,45 @@
 namespace impl {
 namespace {
 
-bool mergeable_anon_vma(const Bugs& bugs, AnonVma* a, AnonVma* b, const Vma* chain_owner) {
-  if (bugs.merge_incompatible_anon_vmas) return true;
-  // A VMA cloned from a parent keeps its own anon_vma: merging it would make rmap
-  // walks of the parent's anon_vma find more than they should.
-  if ((!a || !b) && (!chain_owner || chain_owner->anon_vma_chain.size() == 1)) return true;
-  return a == b;
-}
+// vma_is_fork_child: the VMA's anon_vma came from fork, so it is linked to its
+// parents' anon_vmas too (more than one anon_vma_chain).
+bool fork_child(const Vma* vma) { return vma && vma->anon_vma && vma->anon_vma_chain.size() != 1; }
 
-// What a range would be if it were a VMA: the facts merging compares.
+// What a range would be if it were a VMA: the facts merging compares. `src` is the VMA
+// the range is part of (a flags edit), `copied_from` the VMA mremap copies it from.
 struct Proposal {
   Vpn start, end;
   uint64_t pgoff;
   uint32_t flags;
   AddressSpace* file;
   AnonVma* anon_vma;
+  const Vma* src = nullptr;
+  const Vma* copied_from = nullptr;
 };
+
+// is_mergeable_anon_vma (Linux 6.16+): the anon_vmas must be the same, or the side
+// without one takes over the other's, which must not be a fork child's: merging those
+// would widen what its root anon_vma lock covers.
+bool mergeable_anon_vma(const Bugs& bugs, const Proposal& p, const Vma* target) {
+  if (bugs.merge_incompatible_anon_vmas) return true;
+  if (!target->anon_vma && p.anon_vma) return !fork_child(p.src) && !fork_child(p.copied_from);
+  if (target->anon_vma && !p.anon_vma) return !fork_child(target);
+  return target->anon_vma == p.anon_vma;
+}
 
 bool can_merge_after(const Bugs& bugs, const Proposal& p, const Vma* prev) {
   return prev && prev->end == p.start && prev->flags == p.flags && prev->file == p.file &&
-         mergeable_anon_vma(bugs, p.anon_vma, prev->anon_vma, prev) && prev->pgoff + prev->pages() == p.pgoff;
+         mergeable_anon_vma(bugs, p, prev) && prev->pgoff + prev->pages() == p.pgoff;
 }
 
 bool can_merge_before(const Bugs& bugs, const Proposal& p, const Vma* next) {
   return next && next->start == p.end && next->flags == p.flags && next->file == p.file &&
-         mergeable_anon_vma(bugs, p.anon_vma, next->anon_vma, next) && next->pgoff == p.pgoff + (p.end - p.start);
+         mergeable_anon_vma(bugs, p, next) && next->pgoff == p.pgoff + (p.end - p.start);
 }
 
+// Merging with both neighbours also needs their anon_vmas to agree with each other.
 bool anon_vmas_compatible(const Bugs& bugs, const Vma* a, const Vma* b) {
-  return mergeable_anon_vma(bugs, a->anon_vma, b->anon_vma, nullptr);
+  return bugs.merge_incompatible_anon_vmas || !a->anon_vma || !b->anon_vma || a->anon_vma == b->anon_vma;
 }
 
 // Gives `dst` the anon_vma of `src` when `dst` absorbs pages of `src`.
@@ -142,8 +152,8 @@ Vma* split_vma(Kernel& k, Vma* vma, Vpn addr, bool new_below) {
 }
 
 Vma* vma_merge_new_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, uint64_t pgoff,
-                         uint32_t flags, AddressSpace* file, Vma* anon_src) {
-  Proposal p{start, end, pgoff, flags, file, anon_src ? anon_src->anon_vma : nullptr};
+                         uint32_t flags, AddressSpace* file, Vma* anon_src, Vma* copied_from) {
+  Proposal p{start, end, pgoff, flags, file, anon_src ? anon_src->anon_vma : nullptr, nullptr, copied_from};
   Vma* merged = nullptr;
   auto it = mm->mm_mt.lower_bound(start);
   Vma* next = it == mm->mm_mt.end() ? nullptr : it->second;
@@ -170,7 +180,7 @@ Vma* vma_merge_new_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end, uint64_t p
 Vma* vma_modify_flags(Kernel& k, Vma* vma, Vpn start, Vpn end, uint32_t flags) {
   if (vma->flags == flags) return vma;
   MmStruct* mm = vma->mm;
-  Proposal p{start, end, vma->pgoff + (start - vma->start), flags, vma->file, vma->anon_vma};
+  Proposal p{start, end, vma->pgoff + (start - vma->start), flags, vma->file, vma->anon_vma, vma, nullptr};
   Vma* prev = vma_prev(mm, vma);
   Vma* next = vma_next(mm, vma);
   bool left = start == vma->start && can_merge_after(k.bugs, p, prev);

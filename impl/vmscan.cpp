@@ -190,12 +190,19 @@ bool reclaim_page(Kernel& k, Folio* folio, pfn_t pfn, bool record) {
   if (folio->pincount > 0 || !only_expected_refs(k, folio)) return false;
   if (!k.bugs.reclaim_ignores_mlock && page_mapped_locked(k, folio, pfn)) return false;
   if (!k.page(pfn).lazyfree && !get_swap_slot(k)) return false;
+  const auto mappers = page_mappers_by_rmap(k, folio, pfn);
+  const bool zero_filled = k.page(pfn).value == 0;
   if (!split_folio(k, folio)) return false;
   // The page was mapped, so the split must leave it a folio of its own (VM_BUG_ON: a
-  // split that missed a mapping of the folio freed it).
+  // split that missed a mapping of the folio freed it) unless it held only zeros: then
+  // the split mapped it to the zero page, and it is gone.
   Folio* part = pfn_folio(k, pfn);
-  if (!part) throw std::logic_error(fmt::format("reclaim: splitting folio {} freed its mapped page {}", folio->id, pfn));
-  return reclaim_folio(k, part, record);
+  if (part && page_mapcount(k.page(pfn)) > 0) return reclaim_folio(k, part, record);
+  if (!zero_filled || mappers.empty())
+    throw std::logic_error(fmt::format("reclaim: splitting folio {} freed its mapped page {}", folio->id, pfn));
+  using Kind = ops::FrameRef::Kind;
+  if (record) k.reclaim_facts.push_back(ops::ReclaimFact{ops::FrameRef{Kind::mapped, mappers[0].first, mappers[0].second, 0, 0}});
+  return true;
 }
 
 bool reclaim_folio(Kernel& k, Folio* folio, bool record) {

@@ -33,6 +33,7 @@ bool thp_eligible(const State& s, Pid pid, Vpn vpn) {
 // A large folio of zeros mapped by a PMD over the aligned range; false when fewer than
 // H frames are free.
 bool map_huge_folio(State& s, Pid pid, Vpn base) {
+  anon_vma_prepare(s, pid, base);
   if (!s.huge_page_available(pid, base)) return false;
   uint64_t folio = s.next_folio++;
   for (uint64_t i = 0; i < s.hpage(); ++i) {
@@ -43,7 +44,6 @@ bool map_huge_folio(State& s, Pid pid, Vpn base) {
     f.folio_index = i;
     Page& page = s.procs.at(pid).pages.at(base + i);
     page.pte = Pte{Pte::Kind::present, id, 0, true};
-    page.attrs.anon_vma = true;
   }
   return true;
 }
@@ -51,8 +51,8 @@ bool map_huge_folio(State& s, Pid pid, Vpn base) {
 // The fault prepares the VMA's anon_vma before it allocates (anon_vma_prepare comes
 // first in every anon fault path), so the VMA keeps it even when no frame is free.
 Result map_small_anon(State& s, Pid pid, Vpn vpn) {
+  anon_vma_prepare(s, pid, vpn);
   Page& page = s.procs.at(pid).pages.at(vpn);
-  page.attrs.anon_vma = true;
   if (s.no_free_frame()) return Result::fail(ops::Errno::enomem);
   FrameId id = s.alloc_frame(ops::FrameKind::anon, 0);
   s.frames.at(id).exclusive = true;
@@ -65,10 +65,8 @@ Result map_anon(State& s, Pid pid, Vpn vpn, bool write) {
   const bool huge = thp_eligible(s, pid, vpn);
   const Vpn base = vpn & ~(s.hpage() - 1);
   if (!write && huge) {  // the huge zero page; the fault prepares the anon_vma first
-    for (Vpn v = base; v < base + s.hpage(); ++v) {
-      proc.pages.at(v).pte = Pte{Pte::Kind::zero, 0, 0, true};
-      proc.pages.at(v).attrs.anon_vma = true;
-    }
+    anon_vma_prepare(s, pid, base);
+    for (Vpn v = base; v < base + s.hpage(); ++v) proc.pages.at(v).pte = Pte{Pte::Kind::zero, 0, 0, true};
     return Result::ok();
   }
   if (!write) {
@@ -151,8 +149,8 @@ bool can_reuse(const State& s, Pid pid, Vpn vpn, FrameId id) {
 }
 
 Result cow(State& s, Pid pid, Vpn vpn) {
+  anon_vma_prepare(s, pid, vpn);
   Page& page = s.procs.at(pid).pages.at(vpn);
-  page.attrs.anon_vma = true;
   // COW of a PMD-mapped folio copies one page: the PMD is split first, and stays split
   // when no frame can be had for the copy (do_huge_pmd_wp_page falls back to the PTE).
   if (page.pte->pmd) split_pmd(s, pid, vpn);
@@ -168,8 +166,8 @@ Result cow(State& s, Pid pid, Vpn vpn) {
 // private copy is allocated first, then the page-cache page read; if either finds no
 // frame, nothing is mapped and the copy is given back.
 Result cow_fault(State& s, Pid pid, Vpn vpn) {
+  anon_vma_prepare(s, pid, vpn);
   Page& page = s.procs.at(pid).pages.at(vpn);
-  page.attrs.anon_vma = true;
   const auto& cache = s.files[page.attrs.object].cache;
   // Reclaim on the way may take the page-cache page itself: then both are needed.
   for (uint64_t need = 0; need != (cache.count(page.attrs.pgoff) ? 1u : 2u);) {
@@ -232,7 +230,7 @@ Result fault(State& s, Pid pid, Vpn vpn, Access access) {
     // A write to a private file mapping (do_cow_fault) prepares the anon_vma before it
     // finds the page past EOF: the VMA keeps it, and fork then copies its page tables.
     if (access == Access::write && !page->attrs.shared && page->attrs.backing == Backing::file)
-      page->attrs.anon_vma = true;
+      anon_vma_prepare(s, pid, vpn);
     return Result::sigbus();
   }
   if (page->pte && page->pte->pmd) split_pmd_if_broken(s, pid, vpn);

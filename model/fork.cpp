@@ -50,16 +50,25 @@ Result do_fork(State& s, const ops::Fork& op) {
       ++copies;
   if (copies > s.free_frames()) return Result::fail(Errno::enomem);
 
+  // The child's VMAs are the parent's, one for one (no merging, even where dropping
+  // VM_LOCKED leaves two alike). A VMA with an anon_vma gets one of its own, linked to
+  // the parent's: a fork child's. VM_WIPEONFORK starts the child's afresh, with none.
   Process child;
+  uint64_t parent_vma = 0, child_vma = 0, child_anon = 0;
   for (auto& [vpn, page] : parent->pages) {
     if (page.attrs.dontfork) continue;
+    if (page.attrs.vma != parent_vma) {
+      parent_vma = page.attrs.vma;
+      child_vma = new_vma(s);
+      child_anon = page.attrs.anon_vma && !page.attrs.wipeonfork ? s.next_anon_vma++ : 0;
+    }
     Page& c = child.pages[vpn];
     c.attrs = page.attrs;
     c.attrs.locked = false;  // mlock is not inherited
-    if (page.attrs.wipeonfork) {
-      c.attrs.anon_vma = false;
-      continue;
-    }
+    c.attrs.vma = child_vma;
+    c.attrs.anon_vma = child_anon;
+    c.attrs.fork_child = child_anon != 0;
+    if (page.attrs.wipeonfork) continue;
     if (page.attrs.anon_vma && page.pte) c.pte = copy_pte(s, op.pid, vpn, *page.pte);
   }
   s.procs[*child_pid] = std::move(child);

@@ -74,7 +74,6 @@ Result collapse_one(State& s, Pid pid, Vpn base) {
     f.folio_index = i;
     Page& page = proc.pages.at(base + i);
     page.pte = Pte{Pte::Kind::present, id, 0, true};
-    page.attrs.anon_vma = true;
   }
   proc.tables.erase(base);  // the PMD replaces the PTE table
   return Result::ok();
@@ -83,10 +82,20 @@ Result collapse_one(State& s, Pid pid, Vpn base) {
 }  // namespace
 
 Result do_ksm(State& s) {
-  std::map<uint64_t, std::vector<FrameId>> by_value;
-  for (const auto& [id, f] : s.frames)
-    if (!mappers(s, id).empty() && ksm_eligible(s, id)) by_value[f.value].push_back(id);
-  for (auto& [value, group] : by_value) {
+  auto equal_pages = [&] {
+    std::map<uint64_t, std::vector<FrameId>> by_value;
+    for (const auto& [id, f] : s.frames)
+      if (!mappers(s, id).empty() && ksm_eligible(s, id)) by_value[f.value].push_back(id);
+    return by_value;
+  };
+  // A large folio with a page that has an equal page elsewhere is split before that page
+  // merges (try_to_merge_one_page); the split maps the folio's zero-filled pages to the
+  // zero page, and those then merge with nothing.
+  for (auto& [value, group] : equal_pages())
+    if (group.size() >= 2)
+      for (FrameId id : group)
+        if (s.frames.contains(id) && s.frames.at(id).folio) split_folio(s, id);
+  for (auto& [value, group] : equal_pages()) {
     if (group.size() < 2) continue;
     FrameId target = group.front();
     for (FrameId id : group)

@@ -109,7 +109,7 @@ Result apply_flags(State& s, Pid pid, Vpn start, Vpn end, Advice advice) {
     if (act(s, pid, todo[i], advice).kind != Result::Kind::ok) return Result::fail(Errno::eagain);
   Process next = s.procs.at(pid);
   for (size_t i = 0; i < accepted; ++i)
-    for (Vpn v = todo[i].start; v < todo[i].end; ++v) set_flag(next.pages.at(v).attrs, advice);
+    modify_range(s, next, todo[i].start, todo[i].end, [&](Attrs& a) { set_flag(a, advice); });
   // Splitting VMAs past the map count limit: madvise answers EAGAIN.
   if (!fits_limits(s, next)) return Result::fail(Errno::eagain);
   s.procs.at(pid) = std::move(next);

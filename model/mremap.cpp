@@ -45,30 +45,28 @@ bool pmd_moves_whole(const State& s, const ops::Mremap& op, uint64_t count, Vpn 
   return base >= op.vpn && base + h <= op.vpn + count && (to - op.vpn) % h == 0;
 }
 
-// Whether the pages at `a` and `a + 1` lie in one VMA once nothing keeps them apart.
-bool joins(const Process& proc, Vpn a) {
-  auto first = proc.pages.find(a), second = proc.pages.find(a + 1);
-  return first != proc.pages.end() && second != proc.pages.end() &&
-         first->second.attrs.continues_with(second->second.attrs);
-}
-
-// MREMAP_DONTUNMAP unmaps nothing, so the old VMA is not split: all of it loses
-// VM_LOCKED. copy_vma merges the new VMA with its neighbours where it can (an unfaulted
-// one, having taken the index of its new address, can continue the old VMA itself);
-// when it merged into the old VMA, all of the merged VMA loses VM_LOCKED.
-void munlock_old_vma(Process& proc, const Extent& old_vma, Vpn to, uint64_t count) {
-  const bool merged = (to == old_vma.end && joins(proc, to - 1)) ||
-                      (to + count == old_vma.start && joins(proc, to + count - 1));
-  if (merged) {
-    if (joins(proc, to - 1)) proc.vma_cuts.erase(to);
-    if (joins(proc, to + count - 1)) proc.vma_cuts.erase(to + count);
+// MREMAP_DONTUNMAP leaves the old VMA in place, not split: all of it loses VM_LOCKED
+// (the VMA copy_vma merged the moved range into, when that was the old VMA itself),
+// and one that was moved whole loses its anon_vma too (dontunmap_complete): its pages
+// are gone, and a fork copies no page table for it any more.
+void dontunmap_complete(Process& proc, const Extent& old_vma, Vpn from, uint64_t count) {
+  const Extent vma = *extent_at(proc, from);
+  const bool merged_into_old = vma.start != old_vma.start || vma.end != old_vma.end;
+  const bool moved_whole = old_vma.start == from && old_vma.end == from + count;
+  for (Vpn v = vma.start; v < vma.end; ++v) {
+    Attrs& a = proc.pages.at(v).attrs;
+    a.locked = false;
+    if (moved_whole && !merged_into_old) {
+      a.anon_vma = 0;
+      a.fork_child = false;
+    }
   }
-  const Extent vma = merged ? *extent_at(proc, to) : old_vma;
-  for (Vpn v = vma.start; v < vma.end; ++v) proc.pages.at(v).attrs.locked = false;
 }
 
-// Moves [from, from + count) to `to`, then grows the moved VMA to `new_pages`.
-void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
+// Moves [from, from + count) to `to`, grown to `new_pages` (copy_vma, then the page
+// tables, then the old range goes): the new VMA merges with its neighbours at `to`
+// where the rules allow, while the old VMA is still there.
+void move_pages(State& s, Process& proc, const ops::Mremap& op, uint64_t count, Vpn to) {
   std::vector<Page> moved;
   for (Vpn v = op.vpn; v < op.vpn + count; ++v) {
     moved.push_back(proc.pages.at(v));
@@ -77,33 +75,34 @@ void move_pages(const State& s, Process& proc, const ops::Mremap& op, uint64_t c
     if (Page& p = moved.back(); p.pte && p.pte->pmd && !pmd_moves_whole(s, op, count, to, v))
       p.pte->pmd = false;
   }
+  const Attrs source = moved.front().attrs;
+  const Extent old_vma = *extent_at(proc, op.vpn);
   // The target is unmapped first, its page tables freed where no VMA is left around
-  // them (the source still is), then the pages move, then the source goes.
-  proc.pages.erase(proc.pages.lower_bound(to), proc.pages.lower_bound(to + op.new_pages));
+  // them (the source still is).
+  unmap_range(s, proc, to, to + op.new_pages);
   free_pgtables(s, proc);
-  std::optional<Extent> old_vma;  // dontunmap: the VMA the range stays in
+  // An anon VMA no fault has given an anon_vma takes the index of its new address, so
+  // that it can merge there (copy_vma); one with an anon_vma keeps its index.
+  const bool new_index = source.backing == Backing::anon && !source.shared && !source.anon_vma;
+  const uint64_t vma = new_vma(s);
+  for (uint64_t i = 0; i < count; ++i) {
+    moved[i].attrs.vma = vma;
+    if (new_index) moved[i].attrs.pgoff = to + i;
+  }
+  for (uint64_t i = 0; i < count; ++i) proc.pages[to + i] = moved[i];
+  extend(proc, moved.back().attrs, to + count, op.new_pages - count);
+  merge_new_range(s, proc, to, to + op.new_pages, &source);
   if (op.dontunmap) {
-    old_vma = extent_at(proc, op.vpn);
     // A PMD that did not move whole was split in place first: the old range keeps the
     // PTE table that split left, empty now.
     for (Vpn v = op.vpn; v < op.vpn + count; ++v)
-      if (proc.pages.at(v).pte && proc.pages.at(v).pte->pmd &&
-          !pmd_moves_whole(s, op, count, to, v))
+      if (proc.pages.at(v).pte && proc.pages.at(v).pte->pmd && !pmd_moves_whole(s, op, count, to, v))
         proc.tables.insert(v & ~(s.hpage() - 1));
     for (Vpn v = op.vpn; v < op.vpn + count; ++v) proc.pages.at(v).pte.reset();
+    dontunmap_complete(proc, old_vma, op.vpn, count);
   } else {
-    proc.pages.erase(proc.pages.lower_bound(op.vpn), proc.pages.lower_bound(op.vpn + op.old_pages));
+    unmap_range(s, proc, op.vpn, op.vpn + op.old_pages);
   }
-  // An anon VMA no fault has given an anon_vma takes the index of its new address, so
-  // that it can merge there (copy_vma); one with an anon_vma keeps its index.
-  const Attrs& a = moved.front().attrs;
-  if (a.backing == Backing::anon && !a.shared && !a.anon_vma)
-    for (uint64_t i = 0; i < count; ++i) moved[i].attrs.pgoff = to + i;
-  for (uint64_t i = 0; i < count; ++i) proc.pages[to + i] = moved[i];
-  // The moved range is one new VMA, whatever boundaries the target had before.
-  proc.vma_cuts.erase(proc.vma_cuts.upper_bound(to), proc.vma_cuts.lower_bound(to + count));
-  if (old_vma) munlock_old_vma(proc, *old_vma, to, count);
-  extend(proc, moved.back().attrs, to + count, op.new_pages - count);
 }
 
 // mremap of 0 old pages: a second mapping of the same shared object, from the offset
@@ -116,7 +115,7 @@ Result duplicate_mapping(State& s, Process& proc, const ops::Mremap& op) {
   const Attrs a = proc.pages.at(op.vpn).attrs;
   if (!a.shared) return Result::fail(Errno::einval);
   if (op.to) {  // MREMAP_FIXED unmaps the target first, even if that takes the source
-    proc.pages.erase(proc.pages.lower_bound(*op.to), proc.pages.lower_bound(*op.to + op.new_pages));
+    unmap_range(s, proc, *op.to, *op.to + op.new_pages);
     free_pgtables(s, proc);
     free_unreachable(s);
     if (!proc.pages.count(op.vpn)) return Result::fail(Errno::efault);
@@ -124,11 +123,14 @@ Result duplicate_mapping(State& s, Process& proc, const ops::Mremap& op) {
   Process next = proc;
   auto dest = op.to ? op.to : highest_free_range(s, next, op.new_pages);
   if (!dest) return Result::fail(Errno::enomem);
+  const uint64_t vma = new_vma(s);
   for (uint64_t i = 0; i < op.new_pages; ++i) {
     Page& p = next.pages[*dest + i];
     p.attrs = a;
+    p.attrs.vma = vma;
     p.attrs.pgoff = a.pgoff + i;
   }
+  merge_new_range(s, next, *dest, *dest + op.new_pages, &a);
   if (!fits_limits(s, next)) return Result::fail(Errno::enomem);
   proc = std::move(next);
   free_unreachable(s);
@@ -162,21 +164,6 @@ Result validate(const State& s, const ops::Mremap& op) {
 
 Result remap_one(State& s, const ops::Mremap& op);
 
-// copy_vma merges a moved VMA with the neighbours it continues, and a merged VMA has one
-// anon_vma. The layout after the whole op cannot say so when a later piece of a
-// multi-VMA move unmaps part of the merged VMA again (it unmaps its own target first):
-// the pieces split off keep the anon_vma. Decided here by the pages alone, as each
-// piece lands.
-void share_anon_vma_with_neighbours(Process& proc, Vpn start, Vpn end) {
-  Vpn first = start, last = end - 1;
-  while (first > 0 && joins(proc, first - 1)) --first;
-  while (joins(proc, last)) ++last;
-  bool any = false;
-  for (Vpn v = first; v <= last; ++v) any |= proc.pages.at(v).attrs.anon_vma;
-  if (any)
-    for (Vpn v = first; v <= last; ++v) proc.pages.at(v).attrs.anon_vma = true;
-}
-
 // MREMAP_FIXED without a change of size only moves (Linux 6.17+): the range may span
 // several VMAs and holes, though not begin in a hole; each VMA moves to the target with
 // the holes between them kept, one after the other. Found by the kernel oracle.
@@ -191,21 +178,13 @@ Result move_vmas(State& s, const ops::Mremap& op) {
     if (e.end > op.vpn && e.start < op.vpn + op.old_pages)
       pieces.push_back({std::max(e.start, op.vpn), std::min(e.end, op.vpn + op.old_pages)});
   if (pieces.empty() || pieces.front().start > op.vpn) return Result::fail(Errno::efault);
-  // Each piece moves out of the VMA it was in before the op: the implementation's
-  // layout after the whole op (which each move takes up) may have merged old VMAs that
-  // only became alike later in the op (DONTUNMAP unlocking them one by one).
-  std::vector<Vpn> source_cuts;
-  for (Vpn cut : s.procs.at(op.pid).vma_cuts)
-    if (cut >= op.vpn && cut <= op.vpn + op.old_pages) source_cuts.push_back(cut);
   Vpn target = *op.to, last_end = op.vpn;
   for (const Extent& piece : pieces) {
     const uint64_t len = piece.end - piece.start;
     const Vpn dest = target + (piece.start - last_end);
     last_end = piece.end;
-    for (Vpn cut : source_cuts) s.procs.at(op.pid).vma_cuts.insert(cut);
     Result r = remap_one(s, ops::Mremap{op.pid, piece.start, len, len, dest, op.dontunmap});
     if (r.kind != Result::Kind::value) return r;
-    if (&piece != &pieces.back()) share_anon_vma_with_neighbours(s.procs.at(op.pid), r.value, r.value + len);
     target = r.value + len;
   }
   return Result::of(*op.to);
@@ -213,7 +192,7 @@ Result move_vmas(State& s, const ops::Mremap& op) {
 
 // The address space after the op, in `next`, and where the range starts (`at`), or
 // why it fails (changing nothing). `moves`: whether the range moves.
-Result plan(const State& s, const Process& proc, const ops::Mremap& op, Process& next, Vpn& at,
+Result plan(State& s, const Process& proc, const ops::Mremap& op, Process& next, Vpn& at,
             bool& moves) {
   next = proc;
   const uint64_t kept = std::min(op.old_pages, op.new_pages);
@@ -221,17 +200,22 @@ Result plan(const State& s, const Process& proc, const ops::Mremap& op, Process&
   at = op.vpn;
   moves = false;
   if (op.to || op.dontunmap) {
-    next.pages.erase(next.pages.lower_bound(op.vpn + kept), next.pages.lower_bound(old_end));
+    unmap_range(s, next, op.vpn + kept, old_end);
     auto dest = op.to ? op.to : highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
     at = *dest;
     move_pages(s, next, op, kept, at);
     moves = true;
   } else if (op.new_pages <= op.old_pages) {
-    next.pages.erase(next.pages.lower_bound(new_end), next.pages.lower_bound(old_end));
+    unmap_range(s, next, new_end, old_end);
   } else if (extent_at(next, op.vpn)->end == old_end && new_end <= s.limits.address_space &&
              range_free(next, old_end, new_end)) {
-    extend(next, next.pages.at(old_end - 1).attrs, old_end, op.new_pages - op.old_pages);
+    // vma_merge_extend: the growth is a new range that the VMA itself takes in, and the
+    // next VMA too where the rules allow.
+    Attrs growth = next.pages.at(old_end - 1).attrs;
+    growth.vma = new_vma(s);
+    extend(next, growth, old_end, op.new_pages - op.old_pages);
+    merge_new_range(s, next, old_end, new_end);
   } else {
     auto dest = highest_free_range(s, next, op.new_pages);
     if (!dest) return Result::fail(Errno::enomem);
@@ -280,12 +264,7 @@ Result remap_one(State& s, const ops::Mremap& op) {
       return r;  // over the copies
   }
   *proc = std::move(next);
-  // The range is one VMA now, whatever boundaries were there before (its growth is
-  // populated next, and fault-around looks at the VMA's extent).
-  proc->vma_cuts.erase(proc->vma_cuts.upper_bound(at),
-                       proc->vma_cuts.lower_bound(at + op.new_pages));
   free_unreachable(s);  // what the move replaced is gone before the growth is populated
-  use_layout_after_edit(s);
   if (op.new_pages > op.old_pages && proc->pages.at(at).attrs.locked)
     populate(s, op.pid, at + op.old_pages, at + op.new_pages, false);
   return Result::of(at);

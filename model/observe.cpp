@@ -20,6 +20,8 @@ ops::VmaAttrs observed_attrs(const Attrs& a) {
   o.wipeonfork = a.wipeonfork;
   o.mergeable = a.mergeable;
   o.hugepage = a.hugepage;
+  o.nohugepage = a.nohugepage;
+  o.account = a.account;
   return o;
 }
 
@@ -37,7 +39,11 @@ ops::PteState observed_state(const std::optional<Pte>& pte) {
 
 void observe(const State& s, ops::Observation& out, ops::ObservationScratch& scratch) {
   ops::ObservationWriter w(out, scratch);
-  for (const auto& [pid, proc] : s.procs)
+  for (const auto& [pid, proc] : s.procs) {
+    for (const Extent& e : extents(proc)) {
+      const Attrs& a = proc.pages.at(e.start).attrs;
+      w.vma({pid, e.start, e.end, a.anon_vma != 0, a.anon_vma != 0 && a.fork_child});
+    }
     for (const auto& [vpn, page] : proc.pages) {
       w.page(pid, vpn, observed_attrs(page.attrs), observed_state(page.pte));
       if (!page.pte) continue;
@@ -56,6 +62,7 @@ void observe(const State& s, ops::Observation& out, ops::ObservationScratch& scr
       c.pmd_mapped |= page.pte->pmd;
       c.mlocked |= page.attrs.locked;
     }
+  }
   w.finish();
 }
 

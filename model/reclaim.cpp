@@ -84,7 +84,9 @@ void drop_from_cache(State& s, FrameId id, const Frame& f) {
 }
 
 void reclaim_id(State& s, FrameId id) {
+  const bool was_mapped = !mappers(s, id).empty();
   split_folio(s, id);  // large folios are split before they go to swap
+  if (was_mapped && mappers(s, id).empty()) return;  // the split mapped it to the zero page
   Frame f = s.frames.at(id);
   if ((f.kind == FrameKind::anon || f.kind == FrameKind::ksm) && f.lazyfree) {
     unmap_all(s, id, std::nullopt);  // clean lazyfree memory is simply dropped
@@ -236,6 +238,27 @@ Result do_reclaim(State& s, const ops::Reclaim& op) {
   return Result::ok();
 }
 
+// Whether the range maps fewer pages of the large folio of `id` than it has: a folio
+// partly unmapped (MADV_DONTNEED of some of its pages) is split before it is paged out,
+// even when the range covers every page still mapped.
+bool partly_mapped(const State& s, FrameId id, Pid pid, Vpn start, Vpn end) {
+  const std::vector<FrameId> members = folio_frames(s, id);
+  size_t mapped_here = 0;
+  for (FrameId m : members)
+    for (auto [p, v] : mappers(s, m)) mapped_here += p == pid && v >= start && v < end;
+  return mapped_here < members.size();
+}
+
+// An anon large folio that cannot go to swap whole (no slot: add_to_swap fails) is split
+// all the same, and its pages stay where they are (shrink_folio_list's fallback).
+bool split_without_swap(State& s, FrameId id) {
+  const Frame& f = s.frames.at(id);
+  if (!f.folio || f.kind != FrameKind::anon || f.lazyfree || folio_pinned(s, id) || frame_mlocked(s, id)) return false;
+  if (!needs_slot(f) || s.slots.size() < s.limits.swap_slots) return false;
+  split_folio(s, id);
+  return true;
+}
+
 // MADV_PAGEOUT reclaims the pages in range that only this mapping uses. A page-cache
 // page it cannot write out (a dirty file page: only kswapd writes file pages back; a
 // dirty shmem page with no swap slot) is unmapped all the same and stays in its cache.
@@ -244,11 +267,13 @@ Result pageout_range(State& s, Pid pid, Vpn start, Vpn end) {
     const auto& pte = s.procs.at(pid).pages.at(v).pte;
     if (!pte || pte->kind != Pte::Kind::present) continue;
     FrameId id = pte->frame;
-    if (!only_mapped_here(s, id, pid, start, end)) {
+    if (!only_mapped_here(s, id, pid, start, end) || (s.frames.at(id).folio && partly_mapped(s, id, pid, start, end))) {
       if (!s.frames.at(id).folio || folio_pinned(s, id)) continue;
       split_folio(s, id);
-      if (!only_mapped_here(s, id, pid, start, end)) continue;
+      const auto& now = s.procs.at(pid).pages.at(v).pte;
+      if (!now || now->kind != Pte::Kind::present || !only_mapped_here(s, id, pid, start, end)) continue;
     }
+    if (split_without_swap(s, id)) continue;
     const Frame& f = s.frames.at(id);
     const bool cannot_write_out = (f.kind == FrameKind::file || f.kind == FrameKind::shmem) && f.dirty &&
                                   (f.kind == FrameKind::file || illegal(s, id));

@@ -7,11 +7,15 @@
 
 namespace model {
 
-bool Attrs::continues_with(const Attrs& n) const {
+bool Attrs::same_flags(const Attrs& n) const {
   return prot == n.prot && shared == n.shared && backing == n.backing && object == n.object &&
-         pgoff + 1 == n.pgoff && locked == n.locked && dontfork == n.dontfork &&
-         wipeonfork == n.wipeonfork && mergeable == n.mergeable && hugepage == n.hugepage &&
-         nohugepage == n.nohugepage;
+         locked == n.locked && dontfork == n.dontfork && wipeonfork == n.wipeonfork &&
+         mergeable == n.mergeable && hugepage == n.hugepage && nohugepage == n.nohugepage &&
+         account == n.account;
+}
+
+bool Attrs::continues_with(const Attrs& n) const {
+  return vma == n.vma && pgoff + 1 == n.pgoff;
 }
 
 State::State(const ops::Limits& l, System::Options o) : limits(l), options(o) {
@@ -88,30 +92,12 @@ bool frame_mlocked(const State& s, FrameId frame) {
   return false;
 }
 
-void set_cuts(State& s, const System::Layout& layout) {
-  for (auto& [pid, proc] : s.procs) {
-    proc.vma_cuts.clear();
-    if (auto it = layout.find(pid); it != layout.end())
-      for (auto [start, end] : it->second) {
-        proc.vma_cuts.insert(start);
-        proc.vma_cuts.insert(end);
-      }
-  }
-}
-
-void use_layout_after_edit(State& s) {
-  if (s.layout_after) set_cuts(s, *s.layout_after);
-}
-
 std::vector<Extent> extents(const Process& proc) {
   std::vector<Extent> out;
   const Page* prev = nullptr;
   Vpn prev_vpn = 0;
-  auto cut = proc.vma_cuts.begin();  // both sorted: walk them together
   for (const auto& [vpn, page] : proc.pages) {
-    while (cut != proc.vma_cuts.end() && *cut < vpn) ++cut;
-    const bool cut_here = cut != proc.vma_cuts.end() && *cut == vpn;
-    if (prev && prev_vpn + 1 == vpn && prev->attrs.continues_with(page.attrs) && !cut_here)
+    if (prev && prev_vpn + 1 == vpn && prev->attrs.continues_with(page.attrs))
       out.back().end = vpn + 1;
     else
       out.push_back({vpn, vpn + 1});
@@ -124,9 +110,8 @@ std::vector<Extent> extents(const Process& proc) {
 namespace {
 
 // Whether the page at `next` continues the VMA of the page at `prev` (adjacent entries).
-bool same_vma(const Process& proc, const std::pair<Vpn, Page>& prev, const std::pair<Vpn, Page>& next) {
-  return prev.first + 1 == next.first && prev.second.attrs.continues_with(next.second.attrs) &&
-         !proc.vma_cuts.count(next.first);
+bool same_vma(const std::pair<Vpn, Page>& prev, const std::pair<Vpn, Page>& next) {
+  return prev.first + 1 == next.first && prev.second.attrs.continues_with(next.second.attrs);
 }
 
 }  // namespace
@@ -136,8 +121,8 @@ std::optional<Extent> extent_at(const Process& proc, Vpn vpn) {
   auto it = proc.pages.find(vpn);
   if (it == proc.pages.end()) return std::nullopt;
   auto first = it, last = it;
-  while (first != proc.pages.begin() && same_vma(proc, *std::prev(first), *first)) --first;
-  while (std::next(last) != proc.pages.end() && same_vma(proc, *last, *std::next(last))) ++last;
+  while (first != proc.pages.begin() && same_vma(*std::prev(first), *first)) --first;
+  while (std::next(last) != proc.pages.end() && same_vma(*last, *std::next(last))) ++last;
   return Extent{first->first, last->first + 1};
 }
 

@@ -1,12 +1,14 @@
 #pragma once
 // The model's whole state: what a user could see, kept as plainly as possible. An
 // address space is a map from vpn to Page (the page's VMA attributes and its PTE);
-// there are no VMA objects, no reverse maps and no counters. VMA extents, mapcounts
-// and sharing are recomputed by scanning whenever they are needed.
+// there are no VMA objects, no reverse maps and no counters. Each page names its VMA
+// by a number, so a VMA is the run of pages with one number; extents, mapcounts and
+// sharing are recomputed by scanning whenever they are needed.
 
 #include <cstdint>
 #include <functional>
 #include <deque>
+#include <string>
 #include <map>
 #include <optional>
 #include <set>
@@ -36,12 +38,21 @@ struct Attrs {
   uint64_t pgoff = 0;   // vm_pgoff + offset: file offset, or anon linear index
   bool locked = false, dontfork = false, wipeonfork = false, mergeable = false,
        hugepage = false, nohugepage = false;
-  // "The VMA holding this page has an anon_vma": decides whether fork copies its page
-  // tables, exactly as the kernel's vma_needs_copy() does. Kept uniform over each VMA.
-  bool anon_vma = false;
+  // VM_ACCOUNT: a private mapping that was writable when mapped, or made writable since.
+  bool account = false;
+  // Which VMA the page is in: a number of the model's own, one per VMA (vma.cpp).
+  uint64_t vma = 0;
+  // The VMA's anon_vma, by identity (0: none yet). It decides whether fork copies the
+  // VMA's page tables (vma_needs_copy) and which VMAs may merge.
+  uint64_t anon_vma = 0;
+  // The anon_vma came from fork: the VMA is linked to its parents' anon_vmas too
+  // (vma_is_fork_child), which keeps it from merging with a VMA of another anon_vma.
+  bool fork_child = false;
 
-  // Whether `next` can continue the same VMA right after this page.
+  // Whether `next` is the next page of the same VMA.
   bool continues_with(const Attrs& next) const;
+  // Whether the two have the same vm_flags and file (is_mergeable_vma's test).
+  bool same_flags(const Attrs& other) const;
 };
 
 struct Pte {
@@ -59,11 +70,6 @@ struct Page {
 
 struct Process {
   FlatMap<Vpn, Page> pages;
-  // In differential runs: where the implementation has VMA boundaries. The model
-  // cannot see anon_vmas, so it cannot tell every place the kernel keeps two VMAs of
-  // equal attributes apart (forked VMAs, incompatible anon_vmas); it takes those cuts
-  // from the implementation, and checks them (System::check_layout).
-  FlatSet<Vpn> vma_cuts;
   // Huge-page-aligned ranges that have a PTE table. A THP fault needs none there (the
   // kernel's pmd_none); a table goes away only when no VMA covers its range any more.
   FlatSet<Vpn> tables;
@@ -119,6 +125,7 @@ struct State {
   unsigned next_shmem = 0;
   ops::PinId next_pin = 1;
   uint64_t next_folio = 1;
+  uint64_t next_vma = 1, next_anon_vma = 1;
 
   explicit State(const ops::Limits& l, System::Options o);
 
@@ -141,8 +148,6 @@ struct State {
   // compaction blocked by pinned pages), handed in with the op like the reclaim facts:
   // the model takes the next one where it tries a huge page for the same (pid, vpn).
   std::deque<ops::HugeFallbackFact> pending_fallbacks;
-  // In differential runs, the implementation's VMA layout after the op.
-  std::optional<System::Layout> layout_after;
   // Whether a huge page can be had now for (pid, vpn): H frames free (counting what the
   // op already left unreachable, as the kernel frees at once), unless the
   // implementation's next fallback fact is for this place and is legal.
@@ -159,15 +164,36 @@ bool folio_pinned(const State& s, FrameId frame);
 std::vector<FrameId> folio_frames(const State& s, FrameId frame);
 bool frame_mlocked(const State& s, FrameId frame);
 std::vector<Extent> extents(const Process& proc);
-// The implementation's VMA boundaries (System::apply): every process's vma_cuts.
-void set_cuts(State& s, const System::Layout& layout);
-// An op that faults pages in after editing VMAs (mmap and mremap populating, mlock,
-// mprotect breaking COW) calls this between the two: its faults then see the VMAs as
-// the implementation has them after the edit (merged or split), not as before the op.
-void use_layout_after_edit(State& s);
 std::optional<Extent> extent_at(const Process& proc, Vpn vpn);
 // Whether an address space stays within the VMA count and size limits.
 bool fits_limits(const State& s, const Process& proc);
+
+// ---- VMAs (vma.cpp): where boundaries are, by the kernel's 6.x merge rules ----
+// A page of a new VMA gets new_vma()'s number; fresh ranges, edits and faults then go
+// through the functions below, which merge and split as the kernel would.
+uint64_t new_vma(State& s);
+// split_vma: from `at` on, the VMA containing `at - 1` and `at` is another VMA.
+void split_vma(State& s, Process& proc, Vpn at);
+// Unmaps [start, end): splits the VMAs across its edges, then drops the pages.
+void unmap_range(State& s, Process& proc, Vpn start, Vpn end);
+// vma_merge_new_range: [start, end) holds fresh pages of one new VMA (mmap, mremap's
+// copy_vma); merges them into the VMA before and/or after where the rules allow.
+// `copied_from`: the attributes of the VMA mremap copies them from.
+void merge_new_range(State& s, Process& proc, Vpn start, Vpn end, const Attrs* copied_from = nullptr);
+// vma_modify: gives [start, end), which lies in one VMA, the flags `edit` sets on each
+// page, merging with the VMA before or after where the rules allow, else splitting.
+// Does nothing when `edit` changes no flag (mprotect_fixup, mlock_fixup and
+// madvise_update_vma return early then, with no merge).
+void modify_range(State& s, Process& proc, Vpn start, Vpn end, const std::function<void(Attrs&)>& edit);
+// Applies modify_range to each VMA's part of [start, end), in address order, up to the
+// first hole. Returns whether there was none.
+bool modify_vmas(State& s, Process& proc, Vpn start, Vpn end, const std::function<void(Attrs&)>& edit);
+// anon_vma_prepare: the VMA at (pid, vpn) gets an anon_vma if it has none, reusing a
+// neighbour's where find_mergeable_anon_vma would.
+void anon_vma_prepare(State& s, Pid pid, Vpn vpn);
+// Each VMA is one run of pages with one number, uniform attributes and contiguous
+// offsets; what breaks that, or nothing.
+std::optional<std::string> check_vmas(const State& s);
 
 // ---- housekeeping (tidy.cpp): run after every op ----
 void tidy(State& s);
@@ -179,6 +205,7 @@ void zap(State& s, Pid pid, Vpn vpn);  // drop the PTE (the page stays mapped)
 // Unmapping runs it before a new mapping takes the range (MAP_FIXED, mremap's target).
 void free_pgtables(const State& s, Process& proc);
 void split_folio(State& s, FrameId frame);
+void map_unused_to_zeropage(State& s, const std::vector<FrameId>& members);
 void split_pmd(State& s, Pid pid, Vpn vpn);
 // The kernel splits a huge PMD the moment a VMA boundary cuts it (vma_adjust_trans_huge);
 // the model finds out in tidy(). A fault in the middle of an op (mprotect's COW break,

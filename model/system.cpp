@@ -60,51 +60,26 @@ ops::Result System::apply(const ops::Op& op) {
   return r;
 }
 
-ops::Result System::apply(const ops::Op& op, const Layout& before, const Layout& after,
-                          const std::vector<ops::FrameRef>& reclaimed,
+ops::Result System::apply(const ops::Op& op, const std::vector<ops::FrameRef>& reclaimed,
                           const std::vector<ops::HugeFallbackFact>& huge_fallbacks) {
   State& s = *state_;
-  set_cuts(s, before);
   s.ran_out_of_frames = false;
   s.fact_error.reset();
   s.pending_facts.assign(reclaimed.begin(), reclaimed.end());
   s.pending_fallbacks.assign(huge_fallbacks.begin(), huge_fallbacks.end());
-  s.layout_after = after;
   ops::Result r = dispatch(s, op);
-  s.layout_after.reset();
   apply_pending_facts(s);  // `reclaim N`'s choices, and any the op did not run into
   if (!s.pending_fallbacks.empty() && !s.fact_error)
     s.fact_error = fmt::format("impl reported {}, but the model never tried a huge page there",
                                ops::huge_fallback_text(s.pending_fallbacks.front()));
   s.pending_fallbacks.clear();
-  set_cuts(s, after);
   tidy(s);
-  set_cuts(s, {});
   return r;
 }
 
 const std::optional<std::string>& System::reclaim_error() const { return state_->fact_error; }
 
-std::optional<std::string> System::check_layout(const Layout& layout) const {
-  for (const auto& [pid, proc] : state_->procs) {
-    auto it = layout.find(pid);
-    uint64_t covered = 0;
-    if (it != layout.end())
-      for (auto [start, end] : it->second) {
-        auto page = proc.pages.lower_bound(start);  // pages are sorted: walk the VMA's run
-        for (ops::Vpn v = start; v < end; ++v, ++covered, ++page) {
-          if (page == proc.pages.end() || page->first != v)
-            return fmt::format("VMA [{:#x},{:#x}) of pid {} covers unmapped {:#x}", start, end, pid, v);
-          if (v > start && !std::prev(page)->second.attrs.continues_with(page->second.attrs))
-            return fmt::format("VMA [{:#x},{:#x}) of pid {} spans pages of different attributes at {:#x}", start,
-                               end, pid, v);
-        }
-      }
-    if (covered != proc.pages.size())
-      return fmt::format("the VMAs of pid {} cover {} pages, not the {} mapped", pid, covered, proc.pages.size());
-  }
-  return std::nullopt;
-}
+std::optional<std::string> System::check_vmas() const { return model::check_vmas(*state_); }
 
 ops::Observation System::observe() const {
   ops::Observation out;
@@ -120,11 +95,9 @@ std::optional<ops::FrameRef> System::reclaim_candidate(std::optional<ops::PageKe
   return model::reclaim_candidate(*state_, except);
 }
 
-std::optional<std::string> System::reclaim(const ops::FrameRef& frame, const Layout& layout) {
-  set_cuts(*state_, layout);
+std::optional<std::string> System::reclaim(const ops::FrameRef& frame) {
   auto why = reclaim_frame(*state_, frame);
   tidy(*state_);
-  set_cuts(*state_, {});
   return why;
 }
 

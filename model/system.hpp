@@ -38,25 +38,23 @@ class System {
 
   ops::Result apply(const ops::Op& op);
 
-  // VMA extents [start, end) per process, as an implementation has them.
-  using Layout = std::map<ops::Pid, std::vector<std::pair<ops::Vpn, ops::Vpn>>>;
-  // Applies the op knowing where the implementation's VMA boundaries were before it
-  // and are after it: the model keeps VMAs apart wherever the implementation does.
-  // `reclaimed` are the frames the implementation reclaimed during the op, in order:
-  // the model takes the next one wherever a fault or file write finds no free frame
-  // (where the implementation's direct reclaim ran), and the rest at the end (`reclaim
-  // N`). reclaim_error() then says whether one of them was illegal.
-  // `huge_fallbacks` are where the implementation found no huge page though enough
-  // frames were free; the model takes each where it tries one for the same page, and
-  // checks it was possible (see State::huge_page_available).
-  ops::Result apply(const ops::Op& op, const Layout& before, const Layout& after,
-                    const std::vector<ops::FrameRef>& reclaimed = {},
-                    const std::vector<ops::HugeFallbackFact>& huge_fallbacks = {});
+  // Applies the op with the implementation's facts: `reclaimed` are the frames the
+  // implementation reclaimed during the op, in order: the model takes the next one
+  // wherever a fault or file write finds no free frame (where the implementation's
+  // direct reclaim ran), and the rest at the end (`reclaim N`). reclaim_error() then
+  // says whether one of them was illegal. `huge_fallbacks` are where the implementation
+  // found no huge page though enough frames were free; the model takes each where it
+  // tries one for the same page, and checks it was possible (see
+  // State::huge_page_available). Nothing else of the implementation's reaches the
+  // model: it decides every VMA boundary itself.
+  ops::Result apply(const ops::Op& op, const std::vector<ops::FrameRef>& reclaimed,
+                    const std::vector<ops::HugeFallbackFact>& huge_fallbacks);
   // Why one of the op's facts (reclaim or huge fallback) was illegal, or was never used.
   const std::optional<std::string>& reclaim_error() const;
-  // Why `layout` cannot be the VMA layout of the model's address spaces (a VMA over
-  // a hole, or over pages whose attributes do not continue), or nothing.
-  std::optional<std::string> check_layout(const Layout& layout) const;
+
+  // The model's own consistency: each VMA one run of pages with one number, uniform
+  // attributes and contiguous offsets. What breaks that, or nothing.
+  std::optional<std::string> check_vmas() const;
 
   ops::Observation observe() const;
   // The same into `out`, reusing its buffers: the checker's way, after every op.
@@ -64,9 +62,8 @@ class System {
 
   // Checks that reclaiming `frame` now is legal (not pinned, not mlocked, every
   // mapping can be removed, a swap slot is free for anon memory) and applies it.
-  // Returns why it is illegal, changing nothing, or nothing on success. `layout`, when
-  // given, is the implementation's VMA layout, as for apply().
-  std::optional<std::string> reclaim(const ops::FrameRef& frame, const Layout& layout = {});
+  // Returns why it is illegal, changing nothing, or nothing on success.
+  std::optional<std::string> reclaim(const ops::FrameRef& frame);
 
   // Whether the last op failed because a fault or a file write found no free frame.
   bool ran_out_of_frames() const;

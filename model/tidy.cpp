@@ -1,7 +1,7 @@
 // Housekeeping after every op. The handlers change pages and PTEs and leave the
 // consequences to these closure rules, each of which states one kernel invariant:
-// an anon_vma belongs to a whole VMA, a PMD maps a whole aligned range of one folio
-// inside one VMA, and memory nobody can reach any more is freed.
+// a PMD maps a whole aligned range of one folio inside one VMA, and memory nobody can
+// reach any more is freed.
 
 #include <algorithm>
 #include <optional>
@@ -11,18 +11,6 @@
 
 namespace model {
 namespace {
-
-void spread_anon_vma(State& s) {
-  for (auto& [pid, proc] : s.procs) {
-    auto page = proc.pages.begin();
-    for (const Extent& e : extents(proc)) {  // the extents cover the pages, in order
-      auto first = page, last = page + static_cast<std::ptrdiff_t>(e.end - e.start);
-      const bool any = std::any_of(first, last, [](const auto& p) { return p.second.attrs.anon_vma; });
-      if (any) std::for_each(first, last, [](auto& p) { p.second.attrs.anon_vma = true; });
-      page = last;
-    }
-  }
-}
 
 bool pmd_still_valid(const State& s, Pid pid, Vpn base) {
   const Process& proc = s.procs.at(pid);
@@ -90,9 +78,31 @@ void zap(State& s, Pid pid, Vpn vpn) {
 void split_folio(State& s, FrameId frame) {
   uint64_t folio = s.frames.at(frame).folio;
   if (folio == 0) return;
+  std::vector<FrameId> members;
   for (auto& [id, f] : s.frames)
-    if (f.folio == folio) f.folio = f.folio_index = 0;
+    if (f.folio == folio) {
+      f.folio = f.folio_index = 0;
+      members.push_back(id);
+    }
   drop_broken_pmds(s);
+  map_unused_to_zeropage(s, members);
+}
+
+// Linux 6.12+: splitting an anon large folio maps each of its pages that holds only
+// zeros to the shared zero page instead (remove_migration_ptes with
+// RMP_USE_SHARED_ZEROPAGE), except in a locked VMA or when the folio was mlocked; the
+// page itself is then freed. `members` are the pages the split made.
+void map_unused_to_zeropage(State& s, const std::vector<FrameId>& members) {
+  const bool mlocked = std::any_of(members.begin(), members.end(), [&](FrameId id) { return frame_mlocked(s, id); });
+  if (mlocked) return;
+  for (FrameId id : members) {
+    const Frame& f = s.frames.at(id);
+    if (f.kind != ops::FrameKind::anon || f.value != 0) continue;
+    for (auto [pid, vpn] : mappers(s, id)) {
+      Page& page = s.procs.at(pid).pages.at(vpn);
+      if (!page.attrs.locked) page.pte = Pte{Pte::Kind::zero};
+    }
+  }
 }
 
 void split_pmd_if_broken(State& s, Pid pid, Vpn vpn) {
@@ -183,7 +193,6 @@ void free_unreachable(State& s) {
 }
 
 void tidy(State& s) {
-  spread_anon_vma(s);
   drop_broken_pmds(s);
   track_page_tables(s);
   free_unreachable(s);

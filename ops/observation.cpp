@@ -21,6 +21,8 @@ bool frame_class_less(const FrameClass& a, const FrameClass& b) {
          std::tie(b.pages, b.kind, b.value, b.mapcount, b.pmd_mapped, b.mlocked, b.pins);
 }
 
+bool vma_less(const VmaObs& a, const VmaObs& b) { return std::tie(a.pid, a.start) < std::tie(b.pid, b.start); }
+
 bool swap_class_less(const SwapClass& a, const SwapClass& b) { return a.pages < b.pages; }
 
 // Folio labels are names chosen by each side; only which classes share one matters.
@@ -58,6 +60,8 @@ bool folios_canonical(const std::vector<FrameClass>& frames) {
 void canonicalize(Observation& obs) {
   if (!std::is_sorted(obs.pages.begin(), obs.pages.end(), page_less))
     std::stable_sort(obs.pages.begin(), obs.pages.end(), page_less);
+  if (!std::is_sorted(obs.vmas.begin(), obs.vmas.end(), vma_less))
+    std::stable_sort(obs.vmas.begin(), obs.vmas.end(), vma_less);
   for (FrameClass& c : obs.frames)
     if (!std::is_sorted(c.pages.begin(), c.pages.end())) std::sort(c.pages.begin(), c.pages.end());
   if (!std::is_sorted(obs.frames.begin(), obs.frames.end(), frame_class_less))
@@ -75,7 +79,8 @@ void canonicalize(Observation& obs) {
 }
 
 bool is_canonical(const Observation& obs) {
-  return std::is_sorted(obs.pages.begin(), obs.pages.end(), page_less) && classes_sorted(obs.frames) &&
+  return std::is_sorted(obs.pages.begin(), obs.pages.end(), page_less) &&
+         std::is_sorted(obs.vmas.begin(), obs.vmas.end(), vma_less) && classes_sorted(obs.frames) &&
          std::is_sorted(obs.frames.begin(), obs.frames.end(), frame_class_less) && folios_canonical(obs.frames) &&
          swap_sorted(obs.swap) && std::is_sorted(obs.swap.begin(), obs.swap.end(), swap_class_less);
 }

@@ -23,8 +23,22 @@ struct VmaAttrs {
   unsigned file = 0;      // file backing only
   uint64_t pgoff = 0;     // file/shmem: offset of this page in its object
   bool locked = false, dontfork = false, wipeonfork = false, mergeable = false,
-       hugepage = false;
+       hugepage = false, nohugepage = false;
+  // VM_ACCOUNT: private writable memory, charged when it was mapped or made writable;
+  // it stays when the mapping is made read-only again, and keeps VMAs apart.
+  bool account = false;
   bool operator==(const VmaAttrs&) const = default;
+};
+
+// One VMA: where it begins and ends (the pages say its attributes), and what only a
+// whole VMA has. Which VMAs exist is decided by the merge rules on each side; the
+// kernel oracle sees extents only (/proc/PID/maps), not anon_vmas.
+struct VmaObs {
+  Pid pid = 0;
+  Vpn start = 0, end = 0;
+  bool anon_vma = false;  // an anon_vma is attached
+  bool forked = false;    // ... and came from fork (linked to its parents' anon_vmas too)
+  bool operator==(const VmaObs&) const = default;
 };
 
 enum class PteState : uint8_t { none, zero, present, swapped };
@@ -60,6 +74,7 @@ struct SwapClass {
 
 struct Observation {
   std::vector<PageObs> pages;       // every page inside a VMA, sorted by (pid, vpn)
+  std::vector<VmaObs> vmas;         // sorted by (pid, start)
   std::vector<FrameClass> frames;   // sorted by first page
   std::vector<SwapClass> swap;      // sorted by first page
   bool operator==(const Observation&) const = default;

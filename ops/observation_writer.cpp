@@ -18,6 +18,7 @@ void DenseIndex::clear() {
 ObservationWriter::ObservationWriter(Observation& out, ObservationScratch& scratch)
     : out_(out), scratch_(scratch) {
   out_.pages.clear();
+  out_.vmas.clear();
   scratch_.frames.clear();
   scratch_.slots.clear();
   scratch_.folios.clear();

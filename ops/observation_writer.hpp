@@ -49,6 +49,11 @@ class ObservationWriter {
     mapped_ = swapped_ = false;
     out_.pages.push_back({pid, vpn, vma, state});
   }
+  // A VMA, named in (pid, start) order like the pages.
+  void vma(const VmaObs& v) {
+    in_order_ &= out_.vmas.empty() || std::pair(out_.vmas.back().pid, out_.vmas.back().start) < std::pair(v.pid, v.start);
+    out_.vmas.push_back(v);
+  }
   // The class of the side's frame `frame`, with `page` added to it. `fresh` says it was
   // created by this call: the caller fills in its attributes then.
   FrameClass& map(uint64_t frame, PageKey page, bool& fresh);

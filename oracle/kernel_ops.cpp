@@ -172,7 +172,7 @@ KernelAnswer KernelOps::fork(ops::Pid pid) {
 
 // The highest free range of `pages` in the region, away from [avoid, avoid_end), by
 // the kernel's layout of `pid`: a destination for MREMAP_FIXED where the model has none.
-std::optional<ops::Vpn> free_range(const model::System::Layout& layout, ops::Pid pid, uint64_t pages,
+std::optional<ops::Vpn> free_range(const KernelLayout& layout, ops::Pid pid, uint64_t pages,
                                    uint64_t space, ops::Vpn avoid, ops::Vpn avoid_end) {
   std::vector<bool> busy(space, false);
   auto mark = [&](ops::Vpn from, ops::Vpn to) {
@@ -190,7 +190,7 @@ std::optional<ops::Vpn> free_range(const model::System::Layout& layout, ops::Pid
 }
 
 KernelAnswer KernelOps::mremap(const ops::Mremap& o, const model::System& model,
-                               const model::System::Layout& layout) {
+                               const KernelLayout& layout) {
   Request q;
   q.command = Command::mremap;
   q.a = region_.addr(o.vpn);
@@ -236,7 +236,7 @@ KernelAnswer KernelOps::mremap(const ops::Mremap& o, const model::System& model,
   return moved_to(*dest, 0, "no room in place: " + note);
 }
 
-KernelAnswer KernelOps::apply(const ops::Op& op, const model::System& model, const model::System::Layout& layout) {
+KernelAnswer KernelOps::apply(const ops::Op& op, const model::System& model, const KernelLayout& layout) {
   if (auto pid = pid_of(op); pid && !procs_.alive(*pid))
     return answered(Result::fail(Errno::esrch), "no such process: answered by the oracle");
   auto req = [](Command c, uint64_t a, uint64_t b = 0, uint64_t cc = 0) {

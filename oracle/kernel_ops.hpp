@@ -11,6 +11,7 @@
 #include "ops/op.hpp"
 #include "oracle/capabilities.hpp"
 #include "oracle/files.hpp"
+#include "oracle/kernel_view.hpp"
 #include "oracle/processes.hpp"
 #include "oracle/region.hpp"
 
@@ -35,12 +36,12 @@ class KernelOps {
 
   // `model` is the model before the op (where an mremap without `to` goes, by the
   // model's rule, is asked of a copy); `layout` is the kernel's VMA layout before it.
-  KernelAnswer apply(const ops::Op& op, const model::System& model, const model::System::Layout& layout);
+  KernelAnswer apply(const ops::Op& op, const model::System& model, const KernelLayout& layout);
 
  private:
   KernelAnswer call(ops::Pid pid, const Request& request);
   KernelAnswer fork(ops::Pid pid);
-  KernelAnswer mremap(const ops::Mremap& op, const model::System& model, const model::System::Layout& layout);
+  KernelAnswer mremap(const ops::Mremap& op, const model::System& model, const KernelLayout& layout);
 
   Processes& procs_;
   const Region& region_;

@@ -36,6 +36,8 @@ ops::VmaAttrs attrs_of(const KernelVma& v, const Files& files, uint64_t page_in_
   a.wipeonfork = v.has_flag("wf");
   a.mergeable = v.has_flag("mg");
   a.hugepage = v.has_flag("hg");
+  a.nohugepage = v.has_flag("nh");
+  a.account = v.has_flag("ac");
   return a;
 }
 
@@ -70,6 +72,8 @@ class Builder {
       if (v.start < lo || v.end > hi)
         throw OracleError(fmt::format("process {} has a mapping reaching out of the region", real));
       extents.emplace_back(region_.vpn(v.start), region_.vpn(v.end));
+      // /proc shows no anon_vma: the oracle compares extents only (see comparable()).
+      view_.obs.vmas.push_back({pid, region_.vpn(v.start), region_.vpn(v.end), false, false});
       add_vma(pid, real, v);
     }
     if (extents.empty()) view_.layout.erase(pid);
@@ -206,6 +210,7 @@ KernelView observe_kernel(Processes& procs, const Region& region, const Files& f
 
 ops::Observation comparable(const ops::Observation& obs, const Capabilities& caps) {
   ops::Observation out = obs;
+  for (ops::VmaObs& v : out.vmas) v.anon_vma = v.forked = false;  // not in /proc
   if (!zero_visible(caps)) {
     for (ops::PageObs& p : out.pages)
       if (p.state == PteState::zero) {

@@ -2,7 +2,8 @@
 // What the kernel shows of the trace's processes after an op, in the model's terms:
 // the Observation (SEMANTICS.md) built from /proc/PID/smaps, pagemap, PAGEMAP_SCAN,
 // /proc/kpagecount and /proc/kpageflags, with values read through the mapping by each
-// process itself, and the VMA layout the model takes its boundaries from.
+// process itself, and the kernel's VMA extents (for the oracle's own use: where a
+// MREMAP_FIXED stand-in can go; the model never sees them).
 
 #include <map>
 
@@ -15,9 +16,12 @@
 
 namespace oracle {
 
+// VMA extents [start, end) per process.
+using KernelLayout = std::map<ops::Pid, std::vector<std::pair<ops::Vpn, ops::Vpn>>>;
+
 struct KernelView {
   ops::Observation obs;  // canonical
-  model::System::Layout layout;
+  KernelLayout layout;
 };
 
 KernelView observe_kernel(Processes& procs, const Region& region, const Files& files, const Capabilities& caps);

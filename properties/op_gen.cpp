@@ -116,8 +116,9 @@ rc::Gen<std::vector<Op>> ops(const Limits& l) {
 }
 
 rc::Gen<Op> ksm_heavy_op(const Limits& l) {
-  auto pid = [&l] { return *rc::gen::inRange<Pid>(1, l.max_processes + 1); };
-  auto vpn = [&l] { return *rc::gen::inRange<Vpn>(0, l.address_space); };
+  // By value: RapidCheck runs these again while shrinking, after the caller's limits are gone.
+  auto pid = [l] { return *rc::gen::inRange<Pid>(1, l.max_processes + 1); };
+  auto vpn = [l] { return *rc::gen::inRange<Vpn>(0, l.address_space); };
   auto pages = [] { return *rc::gen::inRange<uint64_t>(1, 9); };
   auto value = [] { return *rc::gen::inRange<uint64_t>(0, 4); };  // few values: pages meet equals
   auto kind = [](int weight, auto build) {

@@ -80,6 +80,10 @@ TEST_P(RegressionTrace, ReplaysWithEveryExpectationMet) {
     ADD_FAILURE() << path << ":" << step.line << ": " << ops::print_op(step.op) << ": expected "
                   << ops::result_text(*step.expect) << ", actual " << ops::result_text(step.result);
   }
+  for (const tools::LayoutCheck& c : result.layouts)
+    if (!c.holds())
+      ADD_FAILURE() << path << ":" << c.line << ": layout of pid " << c.claim.pid << ": claimed "
+                    << ops::layout_text(c.claim) << ", actual " << c.actual;
   if (result.finding) ADD_FAILURE() << check::finding_text(*result.finding, path);
 }
 

@@ -154,7 +154,10 @@ TEST(ThpMapcount, WriteAfterTheChildExits_ReusesThePmdMappedFolioInPlace) {
 
 TEST(ThpMapcount, Split_GivesEveryPageAFolioOfItsOwnAndFreesUnmappedOnes) {
   World w;
-  w.run(std::string(huge_write) + "fork 1\nmunmap 1 0x106 2\nsplit 1 0x100\n");
+  // Every page holds data: a split maps pages that hold only zeros to the zero page.
+  std::string fill;
+  for (ops::Vpn v = 0x100; v < 0x108; ++v) fill += fmt::format("write 1 {:#x} {}\n", v, v - 0xff);
+  w.run(std::string(huge_write) + fill + "fork 1\nmunmap 1 0x106 2\nsplit 1 0x100\n");
   Folio* head = folio_at(w, 1, 0x100);
   EXPECT_EQ(head->order, 0u);
   EXPECT_FALSE(view(w, 2, 0x100).pmd) << "the child's PMD was split too";
@@ -238,7 +241,7 @@ std::optional<std::string> fallback_error(const std::string& setup, ops::HugeFal
   model::System m(l, model::System::Options{.own_reclaim_policy = false});
   const auto ops = ops::parse_trace(setup).ops();
   for (size_t i = 0; i + 1 < ops.size(); ++i) m.apply(ops[i], {}, {});
-  m.apply(ops.back(), {}, {}, {}, {fact});
+  m.apply(ops.back(), {}, {fact});
   return m.reclaim_error();
 }
 

@@ -30,12 +30,16 @@ std::string parse_error_text(std::string_view path, const ops::ParseError& error
          ": error: " + std::string(message);
 }
 
+size_t ReplayResult::layout_mismatches() const {
+  return size_t(std::ranges::count_if(layouts, [](const LayoutCheck& c) { return !c.holds(); }));
+}
+
 size_t ReplayResult::expectations() const {
   return size_t(std::ranges::count_if(steps, [](const Step& s) { return s.expect.has_value(); }));
 }
 
 ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits, const impl::Bugs& bugs) {
-  ReplayResult out{.limits = limits, .steps = {}, .mismatches = {}, .finding = {}, .impl_stopped = {}};
+  ReplayResult out{.limits = limits, .steps = {}, .mismatches = {}, .finding = {}, .impl_stopped = {}, .layouts = {}};
   model::System system(limits);
   std::unique_ptr<check::Runner> runner;
   try {
@@ -45,8 +49,12 @@ ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits, const im
   }
   for (size_t i = 0; i < trace.lines.size(); ++i) {
     const ops::Line& line = trace.lines[i];
-    if (!line.op) continue;
     const int number = int(i + 1);
+    if (!line.op) {
+      if (auto claim = ops::parse_layout_claim(line.comment, number))
+        out.layouts.push_back({number, *claim, ops::layout_text(system.observe().vmas, claim->pid)});
+      continue;
+    }
     out.steps.push_back(Step{.line = number,
                              .op = *line.op,
                              .result = apply(system, *line.op, number),

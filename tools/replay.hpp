@@ -14,6 +14,7 @@
 
 #include "check/finding.hpp"
 #include "impl/bugs.hpp"
+#include "ops/layout_claim.hpp"
 #include "ops/limits.hpp"
 #include "ops/op.hpp"
 #include "ops/trace.hpp"
@@ -31,15 +32,27 @@ struct Step {
   bool mismatch() const { return expect && *expect != result; }
 };
 
+// A `# layout P = ...` claim (ops/layout_claim.hpp) and the model's layout where it
+// stands. The model's layout is the implementation's too unless `finding` says otherwise
+// (the Runner compares them after every op), and the kernel's where the oracle agrees.
+struct LayoutCheck {
+  int line = 0;
+  ops::LayoutClaim claim;
+  std::string actual;  // the model's extents of claim.pid, as layout_text() writes them
+  bool holds() const { return actual == ops::layout_text(claim); }
+};
+
 struct ReplayResult {
   ops::Limits limits;              // the limits the ops ran with
   std::vector<Step> steps;         // one per op line, in order
   std::vector<size_t> mismatches;  // indices into steps
   std::optional<check::Finding> finding;  // where the implementation diverged
   std::optional<int> impl_stopped;        // line of the first op the implementation lacks
+  std::vector<LayoutCheck> layouts;       // every `# layout` claim, in order
 
   size_t expectations() const;
-  bool ok() const { return mismatches.empty() && !finding; }
+  size_t layout_mismatches() const;
+  bool ok() const { return mismatches.empty() && !finding && layout_mismatches() == 0; }
 };
 
 // The model threw while applying the op on `line`: a harness bug, not a finding.

@@ -74,8 +74,15 @@ void print_mismatch(const std::string& path, const Step& step) {
              ops::print_op(step.op), ops::result_text(*step.expect), ops::result_text(step.result));
 }
 
+void print_layout_mismatch(const std::string& path, const LayoutCheck& check) {
+  fmt::print("{}:{}: layout mismatch: pid {}: claimed {}, actual {}\n", path, check.line, check.claim.pid,
+             ops::layout_text(check.claim), check.actual);
+}
+
 void print_mismatches(const std::string& path, const ReplayResult& result) {
   for (size_t i : result.mismatches) print_mismatch(path, result.steps[i]);
+  for (const LayoutCheck& check : result.layouts)
+    if (!check.holds()) print_layout_mismatch(path, check);
 }
 
 // Echoes the limits (when not the defaults) and every op with its result, each
@@ -87,6 +94,8 @@ void print_steps(const std::string& path, const ReplayResult& result) {
     print_step(step);
     if (step.mismatch()) print_mismatch(path, step);
   }
+  for (const LayoutCheck& check : result.layouts)
+    if (!check.holds()) print_layout_mismatch(path, check);
 }
 
 // The implementation's side: a divergence as a finding, or where it had to stop.
@@ -107,8 +116,11 @@ int replay_one(const ReplayOptions& opts) {
     print_steps(opts.file, result);
   }
   print_differential(opts.file, result, bug_flags(opts.bugs));
-  fmt::print("{}: {} ops, {} expectations, {} mismatches\n", opts.file, result.steps.size(),
+  fmt::print("{}: {} ops, {} expectations, {} mismatches", opts.file, result.steps.size(),
              result.expectations(), result.mismatches.size());
+  if (!result.layouts.empty())
+    fmt::print(", {} layout claims, {} not met", result.layouts.size(), result.layout_mismatches());
+  fmt::print("\n");
   return run.code;
 }
 
