@@ -1,0 +1,93 @@
+// The main property as RapidCheck's users know it: a state machine (rc::state) whose
+// commands are ops. The RapidCheck model is the reference model itself plus the set of
+// live pids; a command's precondition reads it (the op's process is alive and the
+// implementation supports the op); running a command steps the differential Runner,
+// and any finding fails the case. RapidCheck then shrinks the command sequence itself,
+// dropping commands whose preconditions no longer hold.
+
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+#include <rapidcheck/state.h>
+
+#include <set>
+#include <variant>
+
+#include "check/finding.hpp"
+#include "check/runner.hpp"
+#include "model/system.hpp"
+#include "op_gen.hpp"
+#include "ops/limits.hpp"
+
+namespace {
+
+struct MachineModel {
+  model::System system;
+  std::set<ops::Pid> alive{1};
+};
+
+ops::Pid pid_of(const ops::Op& op) {
+  return std::visit([](const auto& o) -> ops::Pid {
+    if constexpr (requires { o.pid; }) return o.pid;
+    else return 0;  // ops of no process (reclaim, ksm)
+  }, op);
+}
+
+void set_pid(ops::Op& op, ops::Pid pid) {
+  std::visit([&](auto& o) {
+    if constexpr (requires { o.pid; }) o.pid = pid;
+  }, op);
+}
+
+const ops::Limits& world() {
+  static const ops::Limits limits = ops::campaign_limits();
+  return limits;
+}
+
+// One op, drawn for the state the model is in: its process is one of the live ones.
+struct OpCommand : rc::state::Command<MachineModel, check::Runner> {
+  ops::Op op;
+
+  explicit OpCommand(const MachineModel& m) : op(*ops::gen::op(world())) {
+    if (pid_of(op) != 0) set_pid(op, *rc::gen::elementOf(m.alive));
+  }
+
+  void checkPreconditions(const MachineModel& m) const override {
+    RC_PRE(pid_of(op) == 0 || m.alive.count(pid_of(op)) == 1);
+  }
+
+  void apply(MachineModel& m) const override {
+    const ops::Result r = m.system.apply(op);
+    if (std::holds_alternative<ops::Fork>(op) && r.kind == ops::Result::Kind::value) m.alive.insert(ops::Pid(r.value));
+    if (std::holds_alternative<ops::Exit>(op) && r.kind == ops::Result::Kind::ok) m.alive.erase(pid_of(op));
+  }
+
+  void run(const MachineModel&, check::Runner& runner) const override {
+    RC_PRE(runner.supports(op));
+    if (auto finding = runner.step(op)) RC_FAIL(check::finding_text(*finding, ""));
+  }
+
+  void show(std::ostream& os) const override { os << ops::print_op(op); }
+};
+
+RC_GTEST_PROP(RunnerStateMachine, AnySequenceOfOps_LeavesBothSidesAgreeing, ()) {
+  check::Runner runner(world(), {});
+  rc::state::check(MachineModel{model::System(world()), {1}}, runner, rc::state::gen::execOneOfWithArgs<OpCommand>());
+  if (auto finding = runner.finish()) RC_FAIL(check::finding_text(*finding, ""));
+}
+
+// The machine finds what the Runner finds: with a bug switched on, some sequence fails.
+TEST(RunnerStateMachine, WithAZooBugOn_FailsAndShrinks) {
+  impl::Bugs bugs;
+  bugs.skip_anon_vma_clone_on_split = true;
+  const auto result = rc::detail::checkTestable([&] {
+    check::Runner runner(world(), check::RunnerOptions{bugs});
+    rc::state::check(MachineModel{model::System(world()), {1}}, runner,
+                     rc::state::gen::execOneOfWithArgs<OpCommand>());
+    if (auto finding = runner.finish()) RC_FAIL(check::finding_text(*finding, ""));
+  });
+  rc::detail::FailureResult failure;
+  EXPECT_TRUE(result.match(failure)) << "no sequence found skip_anon_vma_clone_on_split";
+}
+
+}  // namespace
