@@ -70,8 +70,6 @@ TEST_P(RegressionTrace, ReplaysWithEveryExpectationMet) {
     result = tools::replay_text(text());
   } catch (const ops::ParseError& e) {
     FAIL() << tools::parse_error_text(path, e);
-  } catch (const tools::ModelError& e) {
-    FAIL() << path << ":" << e.line << ": the model threw: " << e.what();
   } catch (const std::exception& e) {
     FAIL() << path << ": " << e.what();
   }
