@@ -53,6 +53,12 @@ struct Bugs {
   // nowhere else, and fires (a std::logic_error, the implementation's BUG()).
   bool remove_rmap_bugs_on_shared_anon = false;
 
+  // move_page_tables() does not take the rmap locks (i_mmap_rwsem, the anon_vma root's
+  // rwsem) although copy_vma() said they are needed (need_rmap_locks: the new VMA may
+  // come first in an rmap walk), so a concurrent rmap walk could miss the moving PTEs.
+  // Sequentially nothing else goes wrong; lockdep_assert_held sees it.
+  bool mremap_skips_rmap_locks = false;
+
   bool operator==(const Bugs&) const = default;
 };
 
@@ -69,6 +75,7 @@ inline const std::vector<std::pair<std::string_view, bool Bugs::*>>& bug_names()
       {"pmd_unmap_forgets_entire_mapcount", &Bugs::pmd_unmap_forgets_entire_mapcount},
       {"remove_rmap_dereferences_null", &Bugs::remove_rmap_dereferences_null},
       {"remove_rmap_bugs_on_shared_anon", &Bugs::remove_rmap_bugs_on_shared_anon},
+      {"mremap_skips_rmap_locks", &Bugs::mremap_skips_rmap_locks},
   };
   return names;
 }
