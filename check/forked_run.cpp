@@ -60,9 +60,21 @@ class Reader {
   std::string_view in_;
 };
 
+// What the child sends: a result, or the harness's own error (limits the runner cannot
+// run, say), which the parent throws again rather than take it for a crash.
+enum Sent : uint64_t { sent_result, sent_invalid_argument, sent_error };
+
+std::string encode_error(Sent kind, std::string_view what) {
+  std::string out;
+  put(out, uint64_t(kind));
+  put(out, what);
+  return out;
+}
+
 // The finding's trace is not sent: it is the first op_index + 1 ops the runner ran.
 std::string encode(const SequenceResult& r) {
   std::string out;
+  put(out, uint64_t(sent_result));
   put(out, r.ops_run);
   put(out, r.ops_skipped);
   put(out, uint64_t(r.finding.has_value()));
@@ -75,8 +87,16 @@ std::string encode(const SequenceResult& r) {
   return out;
 }
 
+// Throws the child's error again.
 std::optional<SequenceResult> decode(std::string_view in, std::span<const ops::Op> ran) {
   Reader r(in);
+  const auto sent = r.word();
+  if (!sent) return std::nullopt;
+  if (*sent != sent_result) {
+    const std::string what = r.text().value_or("the child's error was lost");
+    if (*sent == sent_invalid_argument) throw std::invalid_argument(what);
+    throw std::runtime_error(what);
+  }
   SequenceResult out;
   auto run = r.word(), skipped = r.word(), has_finding = r.word();
   if (!run || !skipped || !has_finding) return std::nullopt;
@@ -181,17 +201,26 @@ SequenceResult run_sequence_forked(const ops::Limits& limits, std::span<const op
   std::string out;
   const ChildEnd end = run_in_child(
       [&](int fd) {
-        const auto r = run_sequence(limits, ops, child, results.empty() ? std::span<ops::Result>{} : shared_results.span());
-        return write_all(fd, encode(r)) ? 0 : 1;
+        std::string sent;
+        try {
+          sent = encode(run_sequence(limits, ops, child, results.empty() ? std::span<ops::Result>{} : shared_results.span()));
+        } catch (const std::invalid_argument& e) {
+          sent = encode_error(sent_invalid_argument, e.what());
+        } catch (const std::exception& e) {
+          sent = encode_error(sent_error, e.what());
+        }
+        return write_all(fd, sent) ? 0 : 1;
       },
       &out);
   const std::vector<ops::Op> ran = supported_ops(limits, ops);
   if (!results.empty()) std::ranges::copy(shared_results.span().first(ops.size()), results.begin());
-  if (end.returned && end.code == 0)
-    if (auto decoded = decode(out, ran)) return std::move(*decoded);
-  const std::string how = end.returned ? "failed to report (the harness's own error)" : end.how;
+  if (end.returned) {
+    if (end.code == 0)
+      if (auto decoded = decode(out, ran)) return std::move(*decoded);
+    throw std::runtime_error("run_sequence_forked: the child ran the ops but could not report what happened");
+  }
   SequenceResult crashed;
-  crashed.finding = crash_finding(ran, *site, how);
+  crashed.finding = crash_finding(ran, *site, end.how);
   crashed.ops_run = crashed.finding->op_index + 1;
   // ops_skipped: the unsupported ops among those before the crash.
   size_t seen = 0;

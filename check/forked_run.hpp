@@ -82,6 +82,9 @@ Finding crash_finding(std::span<const ops::Op> ran, const RunnerSite& site, std:
 // does for any finding, a crash with checkpoints (full_check_every > 1) is located again
 // with every check after every op, which may find an earlier finding. `results` as for
 // run_sequence(); after a crash it holds the results of the ops before the crashing one.
+// The harness's own errors are thrown again in the caller: std::invalid_argument for
+// limits the runner cannot run (as run_sequence() throws it), std::runtime_error for
+// others; std::system_error when no child can be made.
 SequenceResult run_sequence_forked(const ops::Limits& limits, std::span<const ops::Op> ops,
                                    const RunnerOptions& options = {}, std::span<ops::Result> results = {});
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,8 @@ ops::Limits campaign_world(uint64_t seed) {
   limits.exec_only = seed % 4 >= 2;
   return limits;
 }
+
+void PrintTo(const ZooEntry& e, std::ostream* os) { *os << e.bug << " (" << e.kind << ", " << e.sequences << ")"; }
 
 std::string entry_name(const testing::TestParamInfo<ZooEntry>& info) { return std::string(info.param.bug); }
 

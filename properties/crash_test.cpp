@@ -103,6 +103,12 @@ TEST(CrashBySignal, AFindingThatIsNoCrash_ComesBackFromTheChildWhole) {
   EXPECT_EQ(*forked.finding, *in_process.finding);
 }
 
+TEST(CrashBySignal, TheHarnesssOwnErrorInTheChild_IsThrownInTheCaller_NotTakenForACrash) {
+  ops::Limits limits;
+  limits.max_vmas = limits.max_pages - 1;  // the runner refuses these limits
+  EXPECT_THROW(check::run_sequence_forked(limits, cow_ops()), std::invalid_argument);
+}
+
 TEST(CrashByException, TheImplementationsBug_IsACrashFindingInProcess) {
   const auto result = check::run_sequence(ops::Limits{}, cow_ops(), check::RunnerOptions{bug_on()});
   ASSERT_TRUE(result.finding);

@@ -189,6 +189,9 @@ int run_campaign(const RunOptions& opts) {
     } catch (const std::invalid_argument& e) {
       fmt::print(stderr, "rmapcheck run: error: {}\n", e.what());
       return int(exit_usage);
+    } catch (const std::exception& e) {  // not a crash of either side: the Runner catches those
+      fmt::print(stderr, "rmapcheck run: internal error: {}\n", e.what());
+      return int(exit_internal);
     }
   });
   if (end.returned) return end.code;
