@@ -14,9 +14,11 @@ namespace check {
 
 namespace {
 
-// "divergence" or "invariant violation": what the headline and the marker call it.
+// "divergence", "crash" or "model crash": what the headline and the marker call it.
 std::string_view what_went_wrong(const Finding& f) {
-  return f.kind == "invariant" ? "invariant violation" : "divergence";
+  if (f.kind == "crash") return "crash";
+  if (f.kind == "model-crash") return "model crash";
+  return "divergence";
 }
 
 // The lines of a detail (most have one).
@@ -38,9 +40,17 @@ ops::Line comment_line(std::string comment) {
 
 }  // namespace
 
+const std::vector<std::string_view>& finding_kinds() {
+  static const std::vector<std::string_view> kinds = {"result", "reclaim", "observation", "rmap", "crash",
+                                                      "model-crash", "kernel"};
+  return kinds;
+}
+
+bool is_crash(const Finding& finding) { return finding.kind == "crash" || finding.kind == "model-crash"; }
+
 std::string finding_headline(const Finding& finding) {
-  return fmt::format("{} after op {} ({})", what_went_wrong(finding), finding.op_index + 1,
-                     ops::print_op(finding.op));
+  return fmt::format("{} {} op {} ({})", what_went_wrong(finding), is_crash(finding) ? "in" : "after",
+                     finding.op_index + 1, ops::print_op(finding.op));
 }
 
 std::string finding_text(const Finding& finding, std::string_view replay_path) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <typeinfo>
 
 #include "check/compare.hpp"
 #include "impl/kernel.hpp"
@@ -50,11 +51,39 @@ std::span<const ops::PageKey> class_pages(const ops::Observation& obs, const std
   return obs.frames[size_t(it - pfns.begin())].pages;
 }
 
+using Phase = RunnerSite::Phase;
+
+// How an exception names its type in a finding: the implementation's BUG() is a
+// std::logic_error.
+std::string_view exception_type(const std::exception& e) {
+  if (dynamic_cast<const std::logic_error*>(&e)) return "std::logic_error (a BUG)";
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return "std::bad_alloc";
+  if (dynamic_cast<const std::out_of_range*>(&e)) return "std::out_of_range";
+  if (dynamic_cast<const std::runtime_error*>(&e)) return "std::runtime_error";
+  return "std::exception";
+}
+
 }  // namespace
+
+bool model_phase(RunnerSite::Phase phase) { return phase == Phase::model_apply || phase == Phase::model_observe; }
+
+std::string_view phase_text(RunnerSite::Phase phase) {
+  switch (phase) {
+    case Phase::idle: return "before the first op";
+    case Phase::impl_apply: return "applying the op to the implementation";
+    case Phase::model_apply: return "applying the op to the model";
+    case Phase::model_observe: return "observing the model";
+    case Phase::impl_observe: return "observing the implementation";
+    case Phase::compare: return "comparing the two sides";
+    case Phase::whole_state: return "checking the implementation's whole state";
+  }
+  return "?";
+}
 
 Runner::Runner(const ops::Limits& limits, const RunnerOptions& options)
     : limits_(supported(limits)),
       options_(options),
+      site_(options.site ? options.site : &own_site_),
       model_(std::make_unique<model::System>(limits, differential())),
       impl_(std::make_unique<impl::Kernel>(limits, options.bugs)) {
   if (options_.full_check_every == 0) throw std::invalid_argument("full_check_every must be at least 1");
@@ -72,38 +101,58 @@ std::optional<std::string> Runner::gave_up_too_early(const ops::Op& op) const {
   return std::nullopt;
 }
 
+template <class Check>
+std::optional<Finding> Runner::guarded(Check&& check) {
+  try {
+    return check();
+  } catch (const std::exception& e) {
+    return crashed(exception_type(e), e.what());
+  } catch (...) {
+    return crashed("an exception that is no std::exception", "");
+  }
+}
+
+Finding Runner::crashed(std::string_view type, std::string_view what) const {
+  const Phase phase = site_->phase.load(std::memory_order_relaxed);
+  const bool model = model_phase(phase);
+  Finding f{trace_.size() - 1, trace_.back(), model ? "model-crash" : "crash", {}, trace_, std::nullopt};
+  f.details.push_back(fmt::format("the {} threw {} {}{}{}", model ? "model" : "implementation", type,
+                                  phase_text(phase), what.empty() ? "" : ": ", what));
+  return f;
+}
+
 std::optional<Finding> Runner::step(const ops::Op& op) {
-  std::optional<Finding> found = step_once(op);
+  trace_.push_back(op);
+  site_->at(trace_.size() - 1, Phase::impl_apply);
+  std::optional<Finding> found = guarded([&] { return step_once(op); });
   if (found && options_.full_check_every > 1) return first_failing_op(std::move(*found));
   return found;
 }
 
 std::optional<Finding> Runner::finish() {
   if (unchecked_ == 0) return std::nullopt;
-  Finding f{trace_.size() - 1, trace_.back(), "", {}, trace_, std::nullopt};
-  std::optional<Finding> found = full_check(f);
+  site_->at(trace_.size() - 1, Phase::whole_state);
+  std::optional<Finding> found = guarded([&] {
+    Finding f{trace_.size() - 1, trace_.back(), "", {}, trace_, std::nullopt};
+    return full_check(f);
+  });
   if (found && options_.full_check_every > 1) return first_failing_op(std::move(*found));
   return found;
 }
 
 std::optional<Finding> Runner::step_once(const ops::Op& op) {
-  trace_.push_back(op);
   Finding f{trace_.size() - 1, op, "", {}, {}, std::nullopt};
   auto fail = [&](std::string kind) {
     f.kind = std::move(kind);
     f.trace = trace_;
     return std::optional<Finding>(std::move(f));
   };
-  ops::Result impl_result;
-  try {
-    impl_result = impl_->apply(op);
-  } catch (const std::exception& e) {
-    f.details.push_back(fmt::format("impl failed: {}", e.what()));
-    return fail("crash");
-  }
+  const ops::Result impl_result = impl_->apply(op);
   std::vector<ops::FrameRef> reclaimed;
   for (const ops::ReclaimFact& fact : impl_->take_reclaim_facts()) reclaimed.push_back(fact.frame);
+  site_->in(Phase::model_apply);
   last_result_ = model_->apply(op, reclaimed, impl_->take_huge_fallback_facts());
+  site_->in(Phase::compare);
   if (const auto& why = model_->reclaim_error()) {
     f.details.push_back(*why);
     return fail("reclaim");
@@ -117,19 +166,24 @@ std::optional<Finding> Runner::step_once(const ops::Op& op) {
     f.details.push_back(*why);
     return fail("reclaim");
   }
+  site_->in(Phase::model_observe);
   std::swap(prev_tables_, tables_);
   std::swap(prev_pfns_, impl_->observed_pfns);
   model_->observe(model_obs_);
+  site_->in(Phase::impl_observe);
   impl_->observe_page_tables(tables_);
+  site_->in(Phase::compare);
   if (model_obs_ != tables_)
     for (auto& d : diff(model_obs_, "model", tables_, "impl")) f.details.push_back(std::move(d));
   if (!f.details.empty()) return fail("observation");
   ++unchecked_;
+  site_->in(Phase::impl_observe);
   if (unchecked_ >= options_.full_check_every || changed_classes_disagree()) return full_check(f);
   return std::nullopt;
 }
 
 std::optional<Finding> Runner::full_check(Finding& f) {
+  site_->in(Phase::whole_state);
   unchecked_ = 0;
   const ops::Observation rmap_obs = impl_->observe_rmap();
   for (auto& d : diff(tables_, "impl", rmap_obs, "impl-rmap")) f.details.push_back(std::move(d));
@@ -178,7 +232,8 @@ Finding Runner::first_failing_op(Finding found) const {
 }
 
 SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> ops,
-                            const RunnerOptions& options) {
+                            const RunnerOptions& options, std::span<ops::Result> results) {
+  if (!results.empty() && results.size() < ops.size()) throw std::invalid_argument("run_sequence: results too short");
   SequenceResult out;
   Runner runner(limits, options);
   for (const ops::Op& op : ops) {
@@ -186,10 +241,19 @@ SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> 
       ++out.ops_skipped;
       continue;
     }
+    out.finding = runner.step(op);
+    if (!results.empty()) results[out.ops_run] = runner.last_result();
     ++out.ops_run;
-    if ((out.finding = runner.step(op))) return out;
+    if (out.finding) return out;
   }
   out.finding = runner.finish();
+  return out;
+}
+
+std::vector<ops::Op> supported_ops(const ops::Limits& limits, std::span<const ops::Op> ops) {
+  std::vector<ops::Op> out;
+  for (const ops::Op& op : ops)
+    if (impl::Kernel::supports(op, limits)) out.push_back(op);
   return out;
 }
 

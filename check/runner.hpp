@@ -15,9 +15,17 @@
 // RunnerOptions::full_check_every ops and at finish(). Whenever a check fails and some
 // of those were skipped on the way, the ops run again with every check after every op,
 // so that a finding always names the first op where the sides diverge.
+//
+// A side that throws (the implementation's BUG is a std::logic_error) gives a finding
+// of kind "crash" (the implementation) or "model-crash" (the model) at the op it threw
+// in; the runner keeps a RunnerSite up to date so that a side that dies of a signal can
+// be located from outside (check/forked_run.hpp).
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <span>
 #include <vector>
 
@@ -32,6 +40,34 @@ namespace impl { class Kernel; }
 
 namespace check {
 
+// Where a runner is: which op of its trace it is in and what it is doing there. A few
+// stores per op; a parent process that shares the memory reads it when its child died
+// of a signal (check/forked_run.hpp).
+struct RunnerSite {
+  enum class Phase : uint32_t {
+    idle,           // no op started yet
+    impl_apply,     // the implementation applies the op
+    model_apply,    // the model applies it
+    model_observe,  // the model is observed, its layout checked
+    impl_observe,   // the implementation's page tables and rmap are observed
+    compare,        // the checker compares what both sides said
+    whole_state,    // rmap_walk over every folio and the implementation's invariants
+  };
+  std::atomic<uint32_t> op_index{0};  // 0-based, into Runner::trace()
+  std::atomic<Phase> phase{Phase::idle};
+
+  void at(size_t op, Phase p) {
+    op_index.store(uint32_t(op), std::memory_order_relaxed);
+    phase.store(p, std::memory_order_relaxed);
+  }
+  void in(Phase p) { phase.store(p, std::memory_order_relaxed); }
+};
+
+// Whose code runs in `phase`: the model's phases give "model-crash" findings.
+bool model_phase(RunnerSite::Phase phase);
+// "applying the op to the implementation", ...
+std::string_view phase_text(RunnerSite::Phase phase);
+
 // How a Runner sets up the implementation and how often it checks everything.
 struct RunnerOptions {
   impl::Bugs bugs;  // injected bugs to turn on (impl/bugs.hpp); tests only
@@ -39,6 +75,9 @@ struct RunnerOptions {
   // every op, as traces and tests do; campaigns and fuzzers use
   // campaign_full_check_every.
   unsigned full_check_every = 1;
+  // Where the runner reports its site; null: into its own. Shared memory when a parent
+  // process must be able to locate a crash.
+  RunnerSite* site = nullptr;
 };
 
 // The checkpoint interval of `rmapcheck run`, the fuzz targets and the shrinker.
@@ -69,6 +108,11 @@ class Runner {
 
  private:
   std::optional<Finding> step_once(const ops::Op& op);
+  // Runs `check` (step_once or the whole-state checks), turning an exception from either
+  // side into a crash finding at the current op.
+  template <class Check>
+  std::optional<Finding> guarded(Check&& check);
+  Finding crashed(std::string_view type, std::string_view what) const;
   std::optional<Finding> full_check(Finding& f);
   // Whether rmap_walk disagrees with the page tables about a frame whose class the
   // last op changed.
@@ -81,6 +125,8 @@ class Runner {
 
   ops::Limits limits_;
   RunnerOptions options_;
+  RunnerSite own_site_;
+  RunnerSite* site_;
   std::unique_ptr<model::System> model_;
   std::unique_ptr<impl::Kernel> impl_;
   std::vector<ops::Op> trace_;
@@ -99,8 +145,13 @@ struct SequenceResult {
 };
 
 // Runs a whole sequence through a fresh Runner, skipping unsupported ops, stopping at
-// the first finding, and finishing it.
+// the first finding, and finishing it. With `results` (at least ops.size() long), the
+// model's result of the i-th op that ran is written to results[i] as soon as it is known.
 SequenceResult run_sequence(const ops::Limits& limits, std::span<const ops::Op> ops,
-                            const RunnerOptions& options = {});
+                            const RunnerOptions& options = {}, std::span<ops::Result> results = {});
+
+// The ops of `ops` a runner with these limits supports, in order: the ops a finding's
+// trace is made of.
+std::vector<ops::Op> supported_ops(const ops::Limits& limits, std::span<const ops::Op> ops);
 
 }  // namespace check

@@ -11,6 +11,8 @@
 #include <utility>
 #include <variant>
 
+#include "check/forked_run.hpp"
+#include "impl/kernel.hpp"
 #include "ops/types.hpp"
 
 namespace check {
@@ -176,10 +178,14 @@ class Shrinker {
   Shrinker(const ops::Limits& limits, const ShrinkOptions& options)
       : limits_(limits), options_(options), start_(Clock::now()) {}
 
-  // Runs the input; false if it has no finding.
+  // Runs the input; false if it has no finding. The input runs in a child, so that one
+  // that crashes by signal cannot end the shrinker; a crash finding is shrunk with every
+  // candidate in a child too, with "crashes in the same kind of op" as what must hold.
   bool start(const Ops& ops) {
+    forked_ = true;
     Outcome first = run(ops);
     if (!first.finding) return false;
+    forked_ = is_crash(*first.finding);
     kind_ = first.finding->kind;
     op_kind_ = first.finding->op.index();
     adopt(std::move(first));
@@ -212,22 +218,30 @@ class Shrinker {
     std::map<size_t, ops::PinId> pins;    // pin at index i -> the pin's id
   };
 
-  // run_sequence(), also noting what forks and pins answered. Indices count the ops
-  // that ran, which are the ops of the finding's trace.
+  // run_sequence() (forked or not), also noting what forks and pins answered. Indices
+  // count the ops that ran, which are the ops of the finding's trace.
   Outcome run(const Ops& ops) {
     ++runs_;
     Outcome out;
-    Runner runner(limits_, RunnerOptions{options_.bugs, campaign_full_check_every});
+    results_.assign(ops.size(), ops::Result{});
+    const RunnerOptions runner_options{options_.bugs, campaign_full_check_every};
+    SequenceResult r = forked_ ? run_sequence_forked(limits_, ops, runner_options, results_)
+                               : run_sequence(limits_, ops, runner_options, results_);
+    out.finding = std::move(r.finding);
+    // The results of the ops that completed: a crashing op has none.
+    size_t completed = r.ops_run;
+    if (out.finding) completed = std::min(completed, out.finding->op_index + (is_crash(*out.finding) ? 0 : 1));
+    size_t i = 0;
     for (const Op& op : ops) {
-      if (!runner.supports(op)) continue;
-      if ((out.finding = runner.step(op))) return out;
-      const ops::Result& r = runner.last_result();
-      if (r.kind != ops::Result::Kind::value) continue;
-      const size_t i = runner.trace().size() - 1;
-      if (std::holds_alternative<ops::Fork>(op)) out.children[i] = ops::Pid(r.value);
-      if (std::holds_alternative<ops::Pin>(op)) out.pins[i] = ops::PinId(r.value);
+      if (i == completed) break;
+      if (!impl::Kernel::supports(op, limits_)) continue;
+      const ops::Result& result = results_[i];
+      if (result.kind == ops::Result::Kind::value) {
+        if (std::holds_alternative<ops::Fork>(op)) out.children[i] = ops::Pid(result.value);
+        if (std::holds_alternative<ops::Pin>(op)) out.pins[i] = ops::PinId(result.value);
+      }
+      ++i;
     }
-    out.finding = runner.finish();
     return out;
   }
 
@@ -403,6 +417,8 @@ class Shrinker {
   bool exhausted_ = false;
   std::string kind_;
   size_t op_kind_ = 0;
+  bool forked_ = true;                // candidates run in a child (crash findings)
+  std::vector<ops::Result> results_;  // of the last run, reused
   Ops best_;
   Finding finding_;
   std::map<size_t, ops::Pid> children_;

@@ -2,8 +2,11 @@
 // The shrinker: turns a failing op sequence into a short one that fails the same way.
 //
 // "The same way" means: run_sequence() reports a finding of the same kind ("result",
-// "observation", "rmap", "invariant", "crash") after an op of the same kind (mmap, fork,
-// write, ...) as the original finding. Details may change; the shape of the bug may not.
+// "observation", "rmap", "crash", ...: finding.hpp) after an op of the same kind (mmap,
+// fork, write, ...) as the original finding. Details may change; the shape of the bug
+// may not. The input runs in a forked child (check/forked_run.hpp); so does every
+// candidate when the finding is a crash, which is then the predicate: a crash of the
+// same side in the same kind of op, by a signal or by an exception alike.
 //
 // Structure-aware delta debugging. The passes, repeated until none of them makes
 // progress:

@@ -81,7 +81,7 @@ run_libfuzzer() {
       tail -n 20 "$work/fuzz.log" >&2
       exit 2
     fi
-    grep -A 40 -E '^(divergence|invariant violation|==[0-9]+==ERROR)' "$work/fuzz.log" | head -n 40 || true
+    grep -A 40 -E '^(divergence|crash|model crash|==[0-9]+==ERROR)' "$work/fuzz.log" | head -n 40 || true
     shrink_crash "$crash"
     exit 1
   fi

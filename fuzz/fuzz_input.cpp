@@ -9,7 +9,7 @@
 
 #include "check/finding.hpp"
 #include "check/runner.hpp"
-#include "ops/decode.hpp"
+#include "ops/world_byte.hpp"
 
 namespace fuzz {
 
@@ -46,9 +46,11 @@ const impl::Bugs& bugs_from_env() {
 }
 
 void run_input(std::span<const uint8_t> bytes) {
-  static const ops::Limits limits = ops::campaign_limits();
-  const std::vector<ops::Op> ops = ops::decode(bytes, limits);
-  const check::SequenceResult result = check::run_sequence(limits, ops, check::RunnerOptions{bugs_from_env(), check::campaign_full_check_every});
+  static const ops::Limits world = ops::campaign_limits();
+  const ops::FuzzInput in = ops::decode_input(bytes, world);
+  const ops::Limits& limits = in.limits;
+  const check::SequenceResult result =
+      check::run_sequence(limits, in.ops, check::RunnerOptions{bugs_from_env(), check::campaign_full_check_every});
   if (!result.finding) return;
   fmt::print(stderr, "{}shrink: rmapcheck shrink --from-bytes CRASH-FILE{}\n\n{}",
              check::finding_text(*result.finding, ""), bug_flags(), check::finding_trace(*result.finding, limits));

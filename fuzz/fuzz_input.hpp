@@ -1,6 +1,7 @@
 #pragma once
 // What every fuzz target does with one input: decode the bytes in the fuzzers' world
-// (ops::campaign_limits()), run the ops through check::Runner, and on a finding print
+// (ops::campaign_limits(), with THP and exec_only as the input's world byte picks them:
+// ops/world_byte.hpp), run the ops through check::Runner, and on a finding print
 // it readably (text, then the trace that replays it) and abort, so that the engine
 // saves the input as a crash file. `rmapcheck shrink --from-bytes CRASH` turns that file
 // into a short trace.

@@ -18,7 +18,13 @@ void put_anon_vma(Kernel& k, AnonVma* av) {
   if (root != av && --root->refcount == 0) k.anon_vmas.free(root);
 }
 
+// An anon_vma's tree of chains changes only under its root's rwsem, held for writing.
+void assert_tree_locked(Kernel& k, const AnonVma* av, std::string_view where) {
+  k.locks.assert_held(av->root->rwsem, LockMode::write, where);
+}
+
 void chain_link(Kernel& k, Vma* vma, AnonVma* av) {
+  assert_tree_locked(k, av, "anon_vma_chain_link");
   AnonVmaChain* avc = k.avcs.alloc();
   avc->vma = vma;
   avc->anon_vma = av;
@@ -100,6 +106,7 @@ void unlink_anon_vmas(Kernel& k, Vma* vma) {
     LockGuard g(k.locks, vma->anon_vma_chain.front()->anon_vma->root->rwsem, LockMode::write);
     for (AnonVmaChain* avc : vma->anon_vma_chain) {
       AnonVma* av = avc->anon_vma;
+      assert_tree_locked(k, av, "unlink_anon_vmas");
       av->rb_root.remove(*avc);
       if (av->rb_root.empty()) {
         av->parent->num_children--;
@@ -114,12 +121,18 @@ void unlink_anon_vmas(Kernel& k, Vma* vma) {
   for (AnonVma* av : emptied) put_anon_vma(k, av);
 }
 
-void anon_vma_pre_update(Vma* vma) {
-  for (AnonVmaChain* avc : vma->anon_vma_chain) avc->anon_vma->rb_root.remove(*avc);
+void anon_vma_pre_update(Kernel& k, Vma* vma) {
+  for (AnonVmaChain* avc : vma->anon_vma_chain) {
+    assert_tree_locked(k, avc->anon_vma, "anon_vma_interval_tree_pre_update_vma");
+    avc->anon_vma->rb_root.remove(*avc);
+  }
 }
 
-void anon_vma_post_update(Vma* vma) {
-  for (AnonVmaChain* avc : vma->anon_vma_chain) avc->anon_vma->rb_root.insert(*avc);
+void anon_vma_post_update(Kernel& k, Vma* vma) {
+  for (AnonVmaChain* avc : vma->anon_vma_chain) {
+    assert_tree_locked(k, avc->anon_vma, "anon_vma_interval_tree_post_update_vma");
+    avc->anon_vma->rb_root.insert(*avc);
+  }
 }
 
 }  // namespace impl

@@ -26,7 +26,7 @@ void unlink_anon_vmas(Kernel& k, Vma* vma);
 
 // Around a change of a VMA's start, end or pgoff: its chain entries leave and rejoin
 // their trees, since the interval they are keyed by changes.
-void anon_vma_pre_update(Vma* vma);
-void anon_vma_post_update(Vma* vma);
+void anon_vma_pre_update(Kernel& k, Vma* vma);
+void anon_vma_post_update(Kernel& k, Vma* vma);
 
 }  // namespace impl

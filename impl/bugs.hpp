@@ -43,6 +43,22 @@ struct Bugs {
   // pages still count a PMD mapping that is gone.
   bool pmd_unmap_forgets_entire_mapcount = false;
 
+  // folio_remove_rmap_pte() of a small anon folio that another mapping keeps (after
+  // fork: a COW break, an unmap, an exit) follows a pointer a wrong mapcount let it
+  // clear: a null dereference. The process dies of SIGSEGV (or a sanitizer's report),
+  // the crash the checker must still turn into a finding with its trace.
+  bool remove_rmap_dereferences_null = false;
+
+  // The same place with a wrong VM_BUG_ON instead: it asserts that the folio is mapped
+  // nowhere else, and fires (a std::logic_error, the implementation's BUG()).
+  bool remove_rmap_bugs_on_shared_anon = false;
+
+  // move_page_tables() does not take the rmap locks (i_mmap_rwsem, the anon_vma root's
+  // rwsem) although copy_vma() said they are needed (need_rmap_locks: the new VMA may
+  // come first in an rmap walk), so a concurrent rmap walk could miss the moving PTEs.
+  // Sequentially nothing else goes wrong; lockdep_assert_held sees it.
+  bool mremap_skips_rmap_locks = false;
+
   bool operator==(const Bugs&) const = default;
 };
 
@@ -57,8 +73,18 @@ inline const std::vector<std::pair<std::string_view, bool Bugs::*>>& bug_names()
       {"swapin_skips_swap_cache", &Bugs::swapin_skips_swap_cache},
       {"ksm_rmap_walk_skips_other_processes", &Bugs::ksm_rmap_walk_skips_other_processes},
       {"pmd_unmap_forgets_entire_mapcount", &Bugs::pmd_unmap_forgets_entire_mapcount},
+      {"remove_rmap_dereferences_null", &Bugs::remove_rmap_dereferences_null},
+      {"remove_rmap_bugs_on_shared_anon", &Bugs::remove_rmap_bugs_on_shared_anon},
+      {"mremap_skips_rmap_locks", &Bugs::mremap_skips_rmap_locks},
   };
   return names;
+}
+
+// What a bug that dereferences a null pointer does: a real load from address 0, through
+// a volatile pointer so that no compiler can see it is null and drop or replace it.
+inline void dereference_null() {
+  static int* volatile null_pointer = nullptr;
+  [[maybe_unused]] volatile int value = *null_pointer;
 }
 
 // Turns on the bug called `name`; false if there is none.

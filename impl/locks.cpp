@@ -23,17 +23,29 @@ std::string_view lock_class_name(LockClass c) {
   return "?";
 }
 
+void LockTracker::violation(std::string what) {
+  // A broken rule in a loop says so once, not once per page.
+  if (violations_.empty() || violations_.back() != what) violations_.push_back(std::move(what));
+}
+
+void LockTracker::assert_held(const Lock& lock, LockMode mode, std::string_view where) {
+  for (const Held& h : held_)
+    if (h.lock == &lock && (mode == LockMode::read || h.mode == LockMode::write)) return;
+  violation(fmt::format("lockdep_assert_held: {} not held{} in {}", lock_class_name(lock.cls),
+                        mode == LockMode::write ? " for writing" : "", where));
+}
+
 void LockTracker::acquire(Lock& lock, LockMode mode) {
   for (const Held& h : held_) {
     if (h.lock == &lock) {
-      violations_.push_back(fmt::format("{} acquired twice", lock_class_name(lock.cls)));
+      violation(fmt::format("{} acquired twice", lock_class_name(lock.cls)));
     } else if (h.lock->cls > lock.cls || (h.lock->cls == lock.cls && !may_nest_same_class(lock.cls))) {
-      violations_.push_back(fmt::format("lock order: {} taken while holding {}",
+      violation(fmt::format("lock order: {} taken while holding {}",
                                         lock_class_name(lock.cls), lock_class_name(h.lock->cls)));
     }
   }
   if (lock.writer || (mode == LockMode::write && lock.readers))
-    violations_.push_back(fmt::format("{} taken while already held incompatibly", lock_class_name(lock.cls)));
+    violation(fmt::format("{} taken while already held incompatibly", lock_class_name(lock.cls)));
   if (mode == LockMode::write) lock.writer = true;
   else ++lock.readers;
   held_.push_back({&lock, mode});
@@ -42,7 +54,7 @@ void LockTracker::acquire(Lock& lock, LockMode mode) {
 void LockTracker::release(Lock& lock) {
   auto it = std::find_if(held_.rbegin(), held_.rend(), [&](const Held& h) { return h.lock == &lock; });
   if (it == held_.rend()) {
-    violations_.push_back(fmt::format("{} released but not held", lock_class_name(lock.cls)));
+    violation(fmt::format("{} released but not held", lock_class_name(lock.cls)));
     return;
   }
   if (it->mode == LockMode::write) lock.writer = false;

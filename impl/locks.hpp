@@ -1,7 +1,14 @@
 #pragma once
 // Locks are explicit objects. Every acquire and release goes through one hook, the
 // LockTracker, which checks the nesting order below in sequential runs and is where
-// an interleaving scheduler will later switch threads.
+// an interleaving scheduler will later switch threads. Where the kernel says a lock
+// must be held (lockdep_assert_held) the code says so too, through assert_held().
+// What the rmap locks guard, and so where it is asserted:
+//   i_mmap_rwsem (write)       changes of a file's i_mmap interval tree;
+//   anon_vma->root->rwsem      changes of an anon_vma's interval tree of chains;
+//   both (when needed)         page-table moves of mremap that an rmap walk could
+//                              otherwise miss (copy_vma's need_rmap_locks);
+//   lru_lock                   LRU list adds, removals and moves (isolate, putback).
 //
 // Lock order (outermost first), as mm/rmap.c documents it for Linux:
 //   mmap_lock
@@ -15,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace impl {
@@ -36,7 +44,10 @@ class LockTracker {
  public:
   void acquire(Lock& lock, LockMode mode);
   void release(Lock& lock);
-  // Ordering or state errors seen so far (empty when all is well).
+  // lockdep_assert_held: `lock` must be held here, in write mode when `mode` says so;
+  // `where` names the place in the report.
+  void assert_held(const Lock& lock, LockMode mode, std::string_view where);
+  // Ordering, state or assertion errors seen so far (empty when all is well).
   const std::vector<std::string>& violations() const { return violations_; }
   bool idle() const { return held_.empty(); }
   size_t held() const { return held_.size(); }
@@ -47,6 +58,7 @@ class LockTracker {
     LockMode mode;
   };
   std::vector<Held> held_;
+  void violation(std::string what);
   std::vector<std::string> violations_;
 };
 

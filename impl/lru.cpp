@@ -25,7 +25,9 @@ const char* lru_name(LruList l) {
 
 bool is_active(LruList l) { return l == LruList::active_anon || l == LruList::active_file; }
 
-void list_add(LruVec& v, Folio* f, LruList l, bool to_tail) {
+void list_add(Kernel& k, Folio* f, LruList l, bool to_tail) {
+  LruVec& v = k.lruvec;
+  k.locks.assert_held(v.lru_lock, LockMode::write, "lruvec_add_folio");
   const unsigned i = idx(l);
   f->lru = l;
   if (to_tail) {
@@ -42,7 +44,9 @@ void list_add(LruVec& v, Folio* f, LruList l, bool to_tail) {
   v.nr[i]++;
 }
 
-void list_del(LruVec& v, Folio* f) {
+void list_del(Kernel& k, Folio* f) {
+  LruVec& v = k.lruvec;
+  k.locks.assert_held(v.lru_lock, LockMode::write, "lruvec_del_folio");
   const unsigned i = idx(f->lru);
   (f->lru_prev ? f->lru_prev->lru_next : v.head[i]) = f->lru_next;
   (f->lru_next ? f->lru_next->lru_prev : v.tail[i]) = f->lru_prev;
@@ -69,16 +73,20 @@ LruList folio_lru_list(const Folio* folio, bool active) {
 
 void folio_add_lru(Kernel& k, Folio* folio) {
   if (folio->lru != LruList::none) return;
-  list_add(k.lruvec, folio, folio->mlocked() ? LruList::unevictable : folio_lru_list(folio, false), false);
+  LockGuard lru_lock(k.locks, k.lruvec.lru_lock, LockMode::write);
+  list_add(k, folio, folio->mlocked() ? LruList::unevictable : folio_lru_list(folio, false), false);
 }
 
 void folio_del_lru(Kernel& k, Folio* folio) {
-  if (folio->lru != LruList::none) list_del(k.lruvec, folio);
+  if (folio->lru == LruList::none) return;
+  LockGuard lru_lock(k.locks, k.lruvec.lru_lock, LockMode::write);
+  list_del(k, folio);
 }
 
 void lru_move(Kernel& k, Folio* folio, LruList list, bool to_tail) {
-  folio_del_lru(k, folio);
-  list_add(k.lruvec, folio, list, to_tail);
+  LockGuard lru_lock(k.locks, k.lruvec.lru_lock, LockMode::write);
+  if (folio->lru != LruList::none) list_del(k, folio);
+  list_add(k, folio, list, to_tail);
 }
 
 void folio_activate(Kernel& k, Folio* folio) {

@@ -14,6 +14,8 @@ namespace impl {
 class Kernel;
 
 struct LruVec {
+  // Held for every change of the lists: add, removal, move (isolation and putback).
+  Lock lru_lock{LockClass::lru_lock};
   Folio* head[nr_lru_lists] = {};
   Folio* tail[nr_lru_lists] = {};
   uint64_t nr[nr_lru_lists] = {};

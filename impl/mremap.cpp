@@ -93,16 +93,27 @@ void dontunmap_complete(Kernel& k, Vma* old, const Vma* new_vma, Vpn from, uint6
   if (new_vma != old && old->start == from && old->end == from + pages) unlink_anon_vmas(k, old);
 }
 
+// With need_rmap_locks, an rmap walk could look at the new range before the entries
+// arrive and at the old one after they left, and miss them: the move holds the rmap
+// locks (take_rmap_locks) for every entry it moves.
+void assert_rmap_locks(Kernel& k, const Vma* vma, bool rmap_locks, std::string_view where) {
+  if (!rmap_locks) return;
+  if (vma->file) k.locks.assert_held(vma->file->i_mmap_rwsem, LockMode::write, where);
+  if (vma->anon_vma) k.locks.assert_held(vma->anon_vma->root->rwsem, LockMode::write, where);
+}
+
 void move_page_tables(Kernel& k, Vma* src, Vpn from, Vpn to, uint64_t pages, bool rmap_locks) {
   std::optional<LockGuard> file_lock, anon_lock;
-  if (rmap_locks && src->file) file_lock.emplace(k.locks, src->file->i_mmap_rwsem, LockMode::write);
-  if (rmap_locks && src->anon_vma) anon_lock.emplace(k.locks, src->anon_vma->root->rwsem, LockMode::write);
+  const bool take_rmap_locks = rmap_locks && !k.bugs.mremap_skips_rmap_locks;
+  if (take_rmap_locks && src->file) file_lock.emplace(k.locks, src->file->i_mmap_rwsem, LockMode::write);
+  if (take_rmap_locks && src->anon_vma) anon_lock.emplace(k.locks, src->anon_vma->root->rwsem, LockMode::write);
   MmStruct* mm = src->mm;
   const uint64_t h = mm->pmd_pages;
   for (uint64_t i = 0; i < pages; ++i) {
     // A huge PMD moves whole when both ends are aligned and the move covers it
     // (move_huge_pmd); otherwise it is split and its PTEs move one by one.
     if (pmd_trans_huge(pmd_offset(mm, from + i))) {
+      assert_rmap_locks(k, src, rmap_locks, "move_huge_pmd");
       if ((from + i) % h == 0 && (to + i) % h == 0 && pages - i >= h && move_huge_pmd(k, mm, from + i, to + i)) {
         i += h - 1;
         continue;
@@ -111,6 +122,7 @@ void move_page_tables(Kernel& k, Vma* src, Vpn from, Vpn to, uint64_t pages, boo
     }
     Pte* old = pte_offset(mm, from + i);
     if (!old || old->kind == Pte::Kind::none) continue;
+    assert_rmap_locks(k, src, rmap_locks, "move_ptes");
     LockGuard old_ptl(k.locks, pte_lockptr(mm, from + i), LockMode::write);
     Lock& new_lock = pte_lockptr(mm, to + i);
     std::optional<LockGuard> new_ptl;

@@ -3,6 +3,9 @@
 #include "impl/ksm.hpp"
 #include <algorithm>
 
+#include <fmt/format.h>
+#include <stdexcept>
+
 #include "impl/folio.hpp"
 #include "impl/folio_split.hpp"
 #include "impl/lru.hpp"
@@ -70,6 +73,10 @@ void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma) {
   Page& page = k.page(pfn);
   page.mapcount--;
   if (!folio->large()) {
+    if (k.bugs.remove_rmap_dereferences_null && folio->anon() && page.mapcount >= 0) dereference_null();
+    if (k.bugs.remove_rmap_bugs_on_shared_anon && folio->anon() && page.mapcount >= 0)
+      throw std::logic_error(fmt::format("VM_BUG_ON_FOLIO: anon folio {} still mapped after unmapping pid {}'s PTE",
+                                         folio->id, vma->mm->pid));
     if (page.mapcount < 0) page.anon_exclusive = false;
     if (vma->flags & VM_LOCKED) munlock_folio(k, folio);
     return;

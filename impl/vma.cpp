@@ -5,6 +5,7 @@
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
 #include "impl/huge_memory.hpp"
+#include "impl/i_mmap.hpp"
 
 namespace impl {
 namespace {
@@ -93,7 +94,7 @@ void vma_link(Kernel& k, Vma* vma) {
   vma->mm->mm_mt[vma->start] = vma;
   if (vma->file) {
     LockGuard g(k.locks, vma->file->i_mmap_rwsem, LockMode::write);
-    vma->file->i_mmap.insert(*vma);
+    vma_interval_tree_insert(k, vma, vma->file);
   }
 }
 
@@ -102,7 +103,7 @@ void vma_remove(Kernel& k, Vma* vma) {
   AddressSpace* file = vma->file;
   if (file) {
     LockGuard g(k.locks, file->i_mmap_rwsem, LockMode::write);
-    file->i_mmap.remove(*vma);
+    vma_interval_tree_remove(k, vma, file);
   }
   unlink_anon_vmas(k, vma);
   k.vmas.free(vma);
@@ -122,16 +123,16 @@ void vma_set_range(Kernel& k, Vma* vma, Vpn start, Vpn end, uint64_t pgoff) {
   std::optional<LockGuard> file_lock, anon_lock;
   if (vma->file) file_lock.emplace(k.locks, vma->file->i_mmap_rwsem, LockMode::write);
   if (vma->anon_vma) anon_lock.emplace(k.locks, vma->anon_vma->root->rwsem, LockMode::write);
-  if (vma->file) vma->file->i_mmap.remove(*vma);
-  anon_vma_pre_update(vma);
+  if (vma->file) vma_interval_tree_remove(k, vma, vma->file);
+  anon_vma_pre_update(k, vma);
   auto& mt = vma->mm->mm_mt;
   if (mt.count(vma->start) && mt.at(vma->start) == vma) mt.erase(vma->start);
   vma->start = start;
   vma->end = end;
   vma->pgoff = pgoff;
   mt[start] = vma;
-  anon_vma_post_update(vma);
-  if (vma->file) vma->file->i_mmap.insert(*vma);
+  anon_vma_post_update(k, vma);
+  if (vma->file) vma_interval_tree_insert(k, vma, vma->file);
 }
 
 Vma* split_vma(Kernel& k, Vma* vma, Vpn addr, bool new_below) {

@@ -143,15 +143,29 @@ OracleRun run_oracle(const std::vector<ops::Op>& ops, const ops::Limits& trace_l
   return Run(trace_limits, options).go(ops);
 }
 
-OracleRun run_oracle_confirmed(const std::vector<ops::Op>& ops, const ops::Limits& trace_limits,
-                               const OracleOptions& options) {
-  OracleRun run = run_oracle(ops, trace_limits, options);
-  if (!run.difference) return run;
-  const OracleRun again = run_oracle(ops, trace_limits, options);
-  if (!again.difference || again.difference->op_index != run.difference->op_index ||
-      again.difference->details != run.difference->details)
-    run.unconfirmed = std::exchange(run.difference, std::nullopt);
+OracleRun confirm_differences(const std::function<OracleRun()>& run_once, unsigned max_runs) {
+  OracleRun run = run_once();
+  std::vector<check::Finding> flaky;
+  for (unsigned runs = 1; run.difference; ++runs) {
+    if (runs >= max_runs) {
+      flaky.push_back(std::move(*std::exchange(run.difference, std::nullopt)));
+      run.incomplete = true;
+      break;
+    }
+    OracleRun again = run_once();
+    if (again.difference && again.difference->op_index == run.difference->op_index &&
+        again.difference->details == run.difference->details)
+      break;  // it came back: the ops cause it
+    flaky.push_back(std::move(*run.difference));
+    run = std::move(again);
+  }
+  run.flaky.insert(run.flaky.begin(), std::make_move_iterator(flaky.begin()), std::make_move_iterator(flaky.end()));
   return run;
+}
+
+OracleRun run_oracle_confirmed(const std::vector<ops::Op>& ops, const ops::Limits& trace_limits,
+                               const OracleOptions& options, unsigned max_runs) {
+  return confirm_differences([&] { return run_oracle(ops, trace_limits, options); }, max_runs);
 }
 
 }  // namespace oracle

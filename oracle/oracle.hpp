@@ -47,9 +47,13 @@ struct OracleRun {
   ops::Limits limits;  // the model's limits
   std::vector<OracleStep> steps;
   std::optional<check::Finding> difference;  // kind "kernel"; trace = ops run so far
-  // A difference that did not come back when the same ops ran again: something no op
-  // did (khugepaged collapsing a range, writeback) changed what the kernel showed.
-  std::optional<check::Finding> unconfirmed;
+  // Differences that did not come back when the same ops ran again: something no op
+  // did (khugepaged collapsing a range, writeback) changed what the kernel showed. The
+  // comparison went on past each in the next run: `steps` are the last run's.
+  std::vector<check::Finding> flaky;
+  // Every run differed somewhere and no difference came back: the last run's steps end
+  // at its (flaky) difference, and what follows was not compared.
+  bool incomplete = false;
   size_t run() const;
   size_t skipped() const;
 };
@@ -71,8 +75,13 @@ OracleRun run_oracle(const std::vector<ops::Op>& ops, const ops::Limits& trace_l
                      const OracleOptions& options);
 
 // run_oracle(), and a difference run once more: one that does not come back the same
-// is moved to `unconfirmed`, so that only differences the ops themselves cause count.
+// (op and details) is moved to `flaky`, and the run that did not repeat it goes on
+// comparing; up to `max_runs` runs in all. Only differences the ops themselves cause
+// count.
 OracleRun run_oracle_confirmed(const std::vector<ops::Op>& ops, const ops::Limits& trace_limits,
-                               const OracleOptions& options);
+                               const OracleOptions& options, unsigned max_runs = 4);
+
+// The rule of run_oracle_confirmed() over any way of running the ops once.
+OracleRun confirm_differences(const std::function<OracleRun()>& run_once, unsigned max_runs);
 
 }  // namespace oracle

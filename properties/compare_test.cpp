@@ -377,14 +377,27 @@ TEST(FindingText, ReadsAsInTheStyleGuide) {
 
 TEST(FindingText, InvariantFindingWithSeedAndMultiLineDetail) {
   check::Finding f = style_finding();
-  f.kind = "invariant";
-  f.details = {"anon_vma 0x3 num_children 2 but 1 child\n  child: anon_vma 0x5"};
+  f.kind = "rmap";
+  f.details = {"impl invariant: anon_vma 0x3 num_children 2 but 1 child\n  child: anon_vma 0x5"};
   f.seed = 42;
   EXPECT_EQ(check::finding_text(f, ""),
-            "invariant violation after op 5 (write 2 0x101 9)\n"
-            "  anon_vma 0x3 num_children 2 but 1 child\n"
+            "divergence after op 5 (write 2 0x101 9)\n"
+            "  impl invariant: anon_vma 0x3 num_children 2 but 1 child\n"
             "    child: anon_vma 0x5\n"
             "seed: 42\n");
+}
+
+TEST(FindingText, ACrashHappenedInItsOp_NotAfterIt) {
+  check::Finding f = style_finding();
+  f.kind = "crash";
+  f.details = {"the implementation died of signal 11 (Segmentation fault) applying the op to the implementation"};
+  EXPECT_EQ(check::finding_text(f, ""),
+            "crash in op 5 (write 2 0x101 9)\n"
+            "  the implementation died of signal 11 (Segmentation fault) applying the op to the implementation\n");
+  f.kind = "model-crash";
+  const std::string trace = check::finding_trace(f, Limits{});
+  EXPECT_TRUE(trace.starts_with("# model crash in op 5 (write 2 0x101 9)\n")) << trace;
+  EXPECT_TRUE(trace.ends_with("write 2 0x101 9  # <- model crash here\n")) << trace;
 }
 
 TEST(FindingTrace, IsACommentedTraceEndingAtTheMarkedOp) {

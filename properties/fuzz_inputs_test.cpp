@@ -1,6 +1,7 @@
-// What the fuzzers start from and how they mutate bytes: the dictionary says what its
-// entries decode to, the seed corpus is exactly the encoded regression traces, and the
-// bytes-level custom mutator keeps inputs decodable and within the size it is given.
+// What the fuzzers start from and how they mutate bytes: an input's first byte picks its
+// world as `rmapcheck run` picks it by seed, the dictionary says what its entries decode
+// to, the seed corpus is exactly the encoded regression traces, and the bytes-level
+// custom mutator keeps inputs decodable, in their world and within the size it is given.
 
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@
 #include "ops/limits_text.hpp"
 #include "ops/relocate.hpp"
 #include "ops/trace.hpp"
+#include "ops/world_byte.hpp"
 
 namespace {
 
@@ -108,12 +110,15 @@ TEST(FuzzSeedCorpus, IsTheRegressionTracesMovedDownAndEncodedForTheFuzzersWorld)
   size_t seeds = 0;
   for (const auto& entry : fs::directory_iterator(source_dir / "corpus/regressions")) {
     if (entry.path().extension() != ".trace") continue;
-    std::vector<Op> ops = parse_trace(slurp(entry.path())).ops();
+    const Trace trace = parse_trace(slurp(entry.path()));
+    std::vector<Op> ops = trace.ops();
     ops = move_addresses_down(ops, lowest_aligned_address(ops, campaign_limits().hpage_pages()));
     const fs::path seed = source_dir / "corpus/seed" / (entry.path().stem().string() + ".bin");
+    // The trace's THP and exec_only choices travel in the world byte.
+    const Limits world = with_world_byte(campaign_limits(), world_byte(limits_from_trace(trace, Limits{})));
     std::vector<uint8_t> expected;
     try {
-      expected = encode(ops, campaign_limits());
+      expected = encode_input(ops, world);
     } catch (const EncodeError&) {
       EXPECT_FALSE(fs::exists(seed)) << seed << " is stale: its trace no longer fits the fuzzers' world";
       continue;
@@ -125,9 +130,42 @@ TEST(FuzzSeedCorpus, IsTheRegressionTracesMovedDownAndEncodedForTheFuzzersWorld)
   EXPECT_GE(seeds, 20u);
 }
 
+TEST(FuzzWorldByte, PicksThpAndExecOnlyAsTheCampaignsSeedsDo) {
+  for (uint8_t world : {0, 1, 2, 3, 0xfc, 0xff}) {
+    const FuzzInput in = decode_input(std::vector<uint8_t>{world}, campaign_limits());
+    EXPECT_EQ(in.limits.thp_always, (world & 1) != 0) << int(world);
+    EXPECT_EQ(in.limits.exec_only, (world & 2) != 0) << int(world);
+    EXPECT_TRUE(in.ops.empty());
+    EXPECT_EQ(with_world_byte(campaign_limits(), world), in.limits);
+    EXPECT_EQ(world_byte(in.limits), world & 3);
+  }
+  EXPECT_EQ(decode_input({}, campaign_limits()).limits, campaign_limits()) << "no byte: the base world";
+}
+
+TEST(FuzzWorldByte, EncodeInputThenDecodeInput_GivesBackTheWorldAndTheOps) {
+  const std::vector<Op> ops = parse_trace("mmap 1 0x0 8 anon private x\nread 1 0x1\nfork 1\n").ops();
+  Limits world = campaign_limits();
+  world.thp_always = true;
+  world.exec_only = true;
+  const FuzzInput in = decode_input(encode_input(ops, world), campaign_limits());
+  EXPECT_EQ(in.limits, world);
+  EXPECT_EQ(in.ops, ops);
+}
+
+TEST(FuzzWorldByte, JunkBytesDecodeToAWorldAndOpsWithinItsLimits) {
+  std::vector<uint8_t> junk;
+  for (unsigned i = 0; i < 4096; ++i) junk.push_back(uint8_t(i * 167 + (i >> 3)));
+  for (size_t from = 0; from < 64; ++from) {
+    const FuzzInput in = decode_input(std::span<const uint8_t>(junk).subspan(from), campaign_limits());
+    for (const Op& op : in.ops) EXPECT_TRUE(within_limits(op, in.limits)) << print_op(op);
+  }
+}
+
 TEST(FuzzCustomMutator, OutputDecodesWithinTheLimitsAndTheSizeGiven) {
-  std::vector<uint8_t> buf = encode(parse_trace("mmap 1 0x0 8 anon private rw\nwrite 1 0x1 3\nfork 1\n").ops(),
-                                    campaign_limits());
+  Limits thp = campaign_limits();
+  thp.thp_always = true;
+  std::vector<uint8_t> buf =
+      encode_input(parse_trace("mmap 1 0x0 8 anon private rw\nwrite 1 0x1 3\nfork 1\n").ops(), thp);
   for (size_t max_size : {size_t{0}, size_t{5}, size_t{40}, size_t{4096}}) {
     for (uint64_t seed = 0; seed < 100; ++seed) {
       std::vector<uint8_t> data = buf;
@@ -135,20 +173,22 @@ TEST(FuzzCustomMutator, OutputDecodesWithinTheLimitsAndTheSizeGiven) {
       const size_t size = fuzz::mutate_input(data.data(), buf.size(), max_size, seed);
       ASSERT_LE(size, max_size);
       const std::vector<uint8_t> out(data.begin(), data.begin() + long(size));
-      const std::vector<Op> ops = decode(out, campaign_limits());
-      EXPECT_EQ(encode(ops, campaign_limits()), out) << "the mutator writes only literal, exact encodings";
+      const FuzzInput in = decode_input(out, campaign_limits());
+      if (size == 0) continue;  // nothing fits in 0 bytes
+      EXPECT_TRUE(in.limits.thp_always) << "the world byte stays";
+      EXPECT_EQ(encode_input(in.ops, in.limits), out) << "the mutator writes only literal, exact encodings";
     }
   }
 }
 
 TEST(FuzzCustomMutator, CrossOverJoinsTwoInputs) {
-  const auto a = encode(parse_trace("fork 1\nfork 1\n").ops(), campaign_limits());
-  const auto b = encode(parse_trace("ksm\nksm\n").ops(), campaign_limits());
+  const auto a = encode_input(parse_trace("fork 1\nfork 1\n").ops(), campaign_limits());
+  const auto b = encode_input(parse_trace("ksm\nksm\n").ops(), campaign_limits());
   std::vector<uint8_t> out(64);
   bool mixed = false;
   for (uint64_t seed = 0; seed < 50; ++seed) {
     const size_t size = fuzz::cross_over(a.data(), a.size(), b.data(), b.size(), out.data(), out.size(), seed);
-    const std::vector<Op> ops = decode(std::span<const uint8_t>(out.data(), size), campaign_limits());
+    const std::vector<Op> ops = decode_input(std::span<const uint8_t>(out.data(), size), campaign_limits()).ops;
     mixed |= ops.size() >= 2 && ops.front() == Op(Fork{1}) && ops.back() == Op(Ksm{});
   }
   EXPECT_TRUE(mixed);

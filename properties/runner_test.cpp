@@ -11,6 +11,8 @@
 #include "check/finding.hpp"
 #include "check/random_sequence.hpp"
 #include "check/runner.hpp"
+#include "impl/kernel.hpp"
+#include "impl/pgtable.hpp"
 #include "op_gen.hpp"
 #include "ops/limits_text.hpp"
 #include "ops/trace.hpp"
@@ -116,15 +118,46 @@ TEST(RunnerCorpus, EveryRegressionTrace_ReplaysCleanOnBothSides) {
   EXPECT_GT(traces, 10u);
 }
 
-TEST(RunnerFinding, ABrokenExpectationOfTheImplIsReportedWithTheTrace) {
-  // A finding carries every op up to the one that diverged; here nothing diverges, so
-  // the runner's trace is exactly the ops it was given.
+TEST(RunnerFinding, ACleanRun_KeepsTheOpsItWasGivenAsItsTrace) {
   ops::Limits limits;
   check::Runner runner(limits);
   auto trace = ops::parse_trace("mmap 1 0x100 4 anon private rw\nwrite 1 0x101 7\nfork 1\nread 2 0x101\n");
   for (const ops::Op& op : trace.ops()) ASSERT_FALSE(runner.step(op));
   EXPECT_EQ(runner.trace(), trace.ops());
   EXPECT_EQ(runner.last_result(), ops::Result::of(7));
+}
+
+TEST(RunnerFinding, ABrokenImplIsReportedWithTheTraceUpToTheOpThatBrokeIt) {
+  // The split forgets the anon_vma chain: the page mapped in the new VMA is lost to
+  // rmap_walk at the mprotect, and the finding's trace ends there.
+  impl::Bugs bugs;
+  bugs.skip_anon_vma_clone_on_split = true;
+  check::Runner runner(ops::Limits{}, check::RunnerOptions{bugs});
+  const auto ops =
+      ops::parse_trace("mmap 1 0x100 4 anon private rw\nwrite 1 0x103 7\nmprotect 1 0x102 2 r\nread 1 0x100\n").ops();
+  std::optional<check::Finding> finding;
+  for (const ops::Op& op : ops)
+    if ((finding = runner.step(op))) break;
+  ASSERT_TRUE(finding);
+  EXPECT_EQ(finding->op_index, 2u);
+  EXPECT_EQ(finding->kind, "rmap");
+  EXPECT_EQ(finding->trace, std::vector<ops::Op>(ops.begin(), ops.begin() + 3));
+  EXPECT_FALSE(finding->details.empty());
+}
+
+TEST(RunnerFinding, AnswersThatDiffer_AreAResultFinding) {
+  check::Runner runner(ops::Limits{});
+  for (const char* op : {"mmap 1 0x100 1 anon private rw", "write 1 0x100 7"})
+    ASSERT_FALSE(runner.step(ops::parse_op(op))) << op;
+  // The implementation's page changes behind the model's back.
+  impl::Kernel& k = runner.kernel();
+  const impl::Pte* pte = impl::pte_offset(k.tasks.at(1), 0x100);
+  ASSERT_TRUE(pte && pte->kind == impl::Pte::Kind::present);
+  k.page(pte->pfn).value = 8;
+  const auto finding = runner.step(ops::parse_op("read 1 0x100"));
+  ASSERT_TRUE(finding);
+  EXPECT_EQ(finding->kind, "result");
+  EXPECT_EQ(finding->details, std::vector<std::string>{"result: model 7  impl 8"});
 }
 
 namespace {

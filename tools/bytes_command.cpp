@@ -1,6 +1,7 @@
-// rmapcheck encode / decode. Fuzz bytes carry no limits: they always decode in the
-// fuzzers' world (ops::campaign_limits(), changed by limits flags), so both commands
-// work in that world, and a decoded trace records it in its `# limits:` line.
+// rmapcheck encode / decode. Fuzz bytes carry no limits but their world byte (THP
+// "always", exec_only: ops/world_byte.hpp): they decode in the fuzzers' world
+// (ops::campaign_limits(), changed by limits flags) with the byte's choices, so both
+// commands work in that world, and a decoded trace records it in its `# limits:` line.
 
 #include "tools/bytes_command.hpp"
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "ops/decode.hpp"
+#include "ops/world_byte.hpp"
 #include "ops/limits_text.hpp"
 #include "ops/relocate.hpp"
 #include "ops/trace.hpp"
@@ -57,8 +59,8 @@ bool write_file(const std::string& path, const std::string& content) {
 }
 
 // The bytes of one trace, or nothing (the reason printed) if it cannot be encoded.
-std::optional<std::vector<uint8_t>> encode_trace(const std::string& path, const ops::Limits& limits,
-                                                 bool move_down) {
+std::optional<std::vector<uint8_t>> encode_trace(const std::string& path, const ops::Limits& world,
+                                                 const LimitsOptions& flags, bool move_down) {
   const std::optional<std::string> text = read_file(path);
   if (!text) {
     print_error("{}: error: cannot read file\n", path);
@@ -66,16 +68,23 @@ std::optional<std::vector<uint8_t>> encode_trace(const std::string& path, const 
   }
   try {
     const ops::Trace trace = ops::parse_trace(*text);
-    if (ops::limits_from_trace(trace, ops::Limits{}) != ops::Limits{})
-      fmt::print("{}: note: its `# limits:` line does not travel with the bytes; they decode in the fuzzers' world\n",
+    // THP and exec_only travel in the world byte (flags have the last word); the rest
+    // of the trace's limits do not.
+    const ops::Limits own = ops::limits_from_trace(trace, ops::Limits{});
+    ops::Limits limits = world;
+    if (!flags.thp_always_given()) limits.thp_always = own.thp_always;
+    if (!flags.exec_only_given()) limits.exec_only = own.exec_only;
+    if (ops::with_world_byte(own, ops::world_byte(ops::Limits{})) != ops::Limits{})
+      fmt::print("{}: note: of its `# limits:` line only thp_always and exec_only travel with the bytes; they "
+                 "decode in the fuzzers' world\n",
                  path);
     std::vector<ops::Op> ops = trace.ops();
     if (move_down) ops = ops::move_addresses_down(ops, ops::lowest_aligned_address(ops, limits.hpage_pages()));
-    return ops::encode(ops, limits);
+    return ops::encode_input(ops, limits);
   } catch (const ops::ParseError& e) {
     print_error("{}\n", parse_error_text(path, e));
   } catch (const ops::EncodeError& e) {
-    print_error("{}: error: {} (the fuzzers' world: {})\n", path, e.what(), ops::limits_comment(limits));
+    print_error("{}: error: {} (the fuzzers' world: {})\n", path, e.what(), ops::limits_comment(world));
   }
   return std::nullopt;
 }
@@ -91,14 +100,14 @@ int encode_files(const EncodeOptions& opts) {
       print_error("rmapcheck encode: error: give one TRACE with -o FILE, or --output-dir DIR\n");
       return exit_usage;
     }
-    const auto bytes = encode_trace(opts.inputs[0], limits, opts.move_down);
+    const auto bytes = encode_trace(opts.inputs[0], limits, opts.limits, opts.move_down);
     if (!bytes) return exit_usage;
     return write_file(opts.output, as_text(*bytes)) ? exit_ok : exit_usage;
   }
   fs::create_directories(opts.output_dir);
   size_t written = 0;
   for (const std::string& input : opts.inputs) {
-    const auto bytes = encode_trace(input, limits, opts.move_down);
+    const auto bytes = encode_trace(input, limits, opts.limits, opts.move_down);
     if (!bytes) continue;
     const std::string out = (fs::path(opts.output_dir) / fs::path(input).stem()).string() + ".bin";
     if (!write_file(out, as_text(*bytes))) return exit_usage;
@@ -109,13 +118,16 @@ int encode_files(const EncodeOptions& opts) {
 }
 
 int decode_file(const DecodeOptions& opts) {
-  const ops::Limits limits = fuzz_world(opts.limits);
+  const ops::Limits world = fuzz_world(opts.limits);
   const std::optional<std::string> content = read_file(opts.input);
   if (!content) {
     print_error("{}: error: cannot read file\n", opts.input);
     return exit_usage;
   }
   const auto* data = reinterpret_cast<const uint8_t*>(content->data());
+  ops::FuzzInput input = ops::decode_input(std::span<const uint8_t>(data, content->size()), world);
+  opts.limits.apply(input.limits);  // flags have the last word over the world byte
+  const ops::Limits& limits = input.limits;
   ops::Trace trace;
   auto comment = [&trace](std::string text) {
     ops::Line line;
@@ -124,7 +136,7 @@ int decode_file(const DecodeOptions& opts) {
   };
   comment(fmt::format("# decoded from {} ({} bytes)", fs::path(opts.input).filename().string(), content->size()));
   if (std::string l = ops::limits_comment(limits); !l.empty()) comment(std::move(l));
-  for (ops::Op& op : ops::decode(std::span<const uint8_t>(data, content->size()), limits)) {
+  for (ops::Op& op : input.ops) {
     ops::Line line;
     line.op = std::move(op);
     trace.lines.push_back(std::move(line));

@@ -61,7 +61,22 @@ void print_difference(const std::string& path, const oracle::OracleRun& run) {
   fmt::print("replay: rmapcheck oracle {}\n", path);
 }
 
-ExitCode run_file(const std::string& path, const OracleCommandOptions& opts, bool print_all) {
+// The differences that did not come back, as notes. Their runs' steps are gone, so an
+// op is numbered among the ops run on the kernel, not by its line.
+void print_flaky(const std::string& path, const oracle::OracleRun& run) {
+  for (const check::Finding& f : run.flaky) {
+    fmt::print("{}: note: a difference after `{}` (op {} of those run on the kernel) did not come back on the "
+               "next run (background kernel work); compared again from the start:\n",
+               path, ops::print_op(f.op), f.op_index + 1);
+    for (const std::string& d : f.details) fmt::print("  {}\n", d);
+  }
+  if (run.incomplete)
+    fmt::print("{}: note: every run differed somewhere else; the ops after op {} were not compared\n", path,
+               run.steps.size());
+}
+
+// With `flaky`, whether the trace had a difference that did not come back.
+ExitCode run_file(const std::string& path, const OracleCommandOptions& opts, bool print_all, bool* flaky = nullptr) {
   const std::optional<std::string> text = read_file(path);
   if (!text) {
     print_error("{}: error: cannot read file\n", path);
@@ -72,14 +87,12 @@ ExitCode run_file(const std::string& path, const OracleCommandOptions& opts, boo
     const ops::Limits limits = trace_limits(trace, ops::Limits{}, [&](ops::Limits& l) { opts.limits.apply(l); });
     const oracle::OracleRun run = oracle::run_oracle_confirmed(trace.ops(), limits, opts.oracle);
     if (print_all) print_steps(path, run, opts.quiet);
-    if (run.unconfirmed) {
-      fmt::print("{}: note: a difference after op {} did not come back on a second run (background kernel work):\n",
-                 path, file_op_number(run, run.unconfirmed->op_index));
-      for (const std::string& d : run.unconfirmed->details) fmt::print("  {}\n", d);
-    }
+    print_flaky(path, run);
     if (run.difference) print_difference(path, run);
-    fmt::print("{}: {} ops: {} on the kernel, {} skipped; {}\n", path, run.steps.size(), run.run(), run.skipped(),
-               run.difference ? "the kernel and the model differ" : "no difference");
+    fmt::print("{}: {} ops: {} on the kernel, {} skipped; {}{}\n", path, run.steps.size(), run.run(), run.skipped(),
+               run.difference ? "the kernel and the model differ" : "no difference",
+               run.flaky.empty() ? "" : fmt::format(" (flaky: {} not reproducible)", run.flaky.size()));
+    if (flaky) *flaky = !run.flaky.empty();
     return run.difference ? exit_mismatch : exit_ok;
   } catch (const ops::ParseError& e) {
     print_error("{}\n", parse_error_text(path, e));
@@ -115,10 +128,10 @@ int run_random(const OracleCommandOptions& opts) {
     const std::vector<ops::Op> ops = oracle::random_kernel_ops(seed, world, opts.oracle);
     oracle::OracleRun run = oracle::run_oracle_confirmed(ops, world, opts.oracle);
     ran += run.run();
-    if (run.unconfirmed) {
+    if (!run.flaky.empty()) {
       ++flaky;
-      fmt::print("seed {}: a difference that did not come back on a second run:\n", seed);
-      for (const std::string& d : run.unconfirmed->details) fmt::print("  {}\n", d);
+      fmt::print("seed {}: ", seed);
+      print_flaky("random", run);
     }
     if (!run.difference) continue;
     run.difference->seed = seed;
@@ -153,13 +166,16 @@ int run_command(const OracleCommandOptions& opts) {
     return exit_usage;
   }
   int worst = exit_ok;
-  size_t failed = 0;
+  size_t failed = 0, flaky = 0;
   for (const std::string& path : *paths) {
-    const ExitCode code = run_file(path, opts, false);
+    bool was_flaky = false;
+    const ExitCode code = run_file(path, opts, false, &was_flaky);
     worst = std::max<int>(worst, code);
     failed += code != exit_ok;
+    flaky += was_flaky;
   }
-  fmt::print("{} traces, {} passed, {} failed\n", paths->size(), paths->size() - failed, failed);
+  fmt::print("{} traces, {} passed, {} failed, {} flaky (a difference that did not come back)\n", paths->size(),
+             paths->size() - failed, failed, flaky);
   return worst;
 }
 

@@ -3,22 +3,15 @@
 #include <algorithm>
 #include <memory>
 
+#include <fmt/format.h>
+
+#include "check/forked_run.hpp"
 #include "check/runner.hpp"
+#include "impl/kernel.hpp"
 #include "model/system.hpp"
 #include "ops/limits_text.hpp"
 
 namespace tools {
-namespace {
-
-ops::Result apply(model::System& system, const ops::Op& op, int line) {
-  try {
-    return system.apply(op);
-  } catch (const std::exception& e) {
-    throw ModelError(line, e.what());
-  }
-}
-
-}  // namespace
 
 std::string parse_error_text(std::string_view path, const ops::ParseError& error) {
   // ParseError's what() already starts with "line L, column C: "; say it once.
@@ -40,33 +33,56 @@ size_t ReplayResult::expectations() const {
 
 ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits, const impl::Bugs& bugs) {
   ReplayResult out{.limits = limits, .steps = {}, .mismatches = {}, .finding = {}, .impl_stopped = {}, .layouts = {}};
-  model::System system(limits);
-  std::unique_ptr<check::Runner> runner;
+  // The differential run: every op up to the first one the implementation lacks.
+  std::vector<ops::Op> differential;
+  bool runnable = true;
   try {
-    runner = std::make_unique<check::Runner>(limits, check::RunnerOptions{bugs});
+    check::Runner probe(limits, check::RunnerOptions{bugs});
   } catch (const std::invalid_argument&) {
+    runnable = false;
     out.impl_stopped = 0;  // limits the implementation cannot run with: model only
   }
+  for (size_t i = 0; i < trace.lines.size() && runnable; ++i) {
+    const ops::Line& line = trace.lines[i];
+    if (!line.op) continue;
+    if (!impl::Kernel::supports(*line.op, limits)) {
+      out.impl_stopped = int(i + 1);
+      break;
+    }
+    differential.push_back(*line.op);
+  }
+  if (!differential.empty())
+    out.finding = check::run_sequence_forked(limits, differential, check::RunnerOptions{bugs}).finding;
+  // A crash's op is not run again here: it may be one that kills the process.
+  const size_t op_lines = size_t(std::ranges::count_if(trace.lines, [](const ops::Line& l) { return l.op.has_value(); }));
+  const size_t model_ops = out.finding && check::is_crash(*out.finding) ? out.finding->op_index : op_lines;
+  out.ops_skipped = op_lines - (out.finding ? out.finding->op_index + 1 : differential.size());
+  model::System system(limits);
   for (size_t i = 0; i < trace.lines.size(); ++i) {
     const ops::Line& line = trace.lines[i];
-    const int number = int(i + 1);
+    if (line.op && out.steps.size() >= model_ops) break;
     if (!line.op) {
-      if (auto claim = ops::parse_layout_claim(line.comment, number))
-        out.layouts.push_back({number, *claim, ops::layout_text(system.observe().vmas, claim->pid)});
+      if (auto claim = ops::parse_layout_claim(line.comment, int(i + 1)))
+        out.layouts.push_back({int(i + 1), *claim, ops::layout_text(system.observe().vmas, claim->pid)});
       continue;
     }
-    out.steps.push_back(Step{.line = number,
-                             .op = *line.op,
-                             .result = apply(system, *line.op, number),
-                             .expect = line.expect});
-    if (out.steps.back().mismatch()) out.mismatches.push_back(out.steps.size() - 1);
-    if (!runner) continue;
-    if (!runner->supports(*line.op)) {
-      out.impl_stopped = number;
-      runner.reset();
-    } else if ((out.finding = runner->step(*line.op))) {
-      runner.reset();
+    Step step{.line = int(i + 1), .op = *line.op, .result = {}, .expect = line.expect};
+    try {
+      step.result = system.apply(*line.op);
+    } catch (const std::exception& e) {
+      // Past the differential run (or the runner found something earlier): the model's
+      // crash is the finding, unless there is one already.
+      if (!out.finding) {
+        std::vector<ops::Op> ran;
+        for (const Step& s : out.steps) ran.push_back(s.op);
+        ran.push_back(*line.op);
+        out.finding = check::Finding{ran.size() - 1, *line.op, "model-crash",
+                                     {fmt::format("the model threw: {}", e.what())}, ran, std::nullopt};
+      }
+      break;
     }
+    out.steps.push_back(std::move(step));
+    if (out.steps.back().mismatch()) out.mismatches.push_back(out.steps.size() - 1);
   }
   return out;
 }

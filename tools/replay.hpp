@@ -2,7 +2,9 @@
 // Replaying a trace: apply its ops in order to a fresh model::System and check every
 // `# = RESULT` expectation, and run the same ops through the differential Runner
 // (model beside the implementation) for as long as the implementation supports them.
-// Used by `rmapcheck replay` and by the corpus test.
+// The differential run is made in a forked child (check/forked_run.hpp), so that a
+// trace that crashes either side replays to its crash finding instead of ending the
+// caller. Used by `rmapcheck replay` and by the corpus test.
 
 #include <cstddef>
 #include <functional>
@@ -46,26 +48,22 @@ struct ReplayResult {
   ops::Limits limits;              // the limits the ops ran with
   std::vector<Step> steps;         // one per op line, in order
   std::vector<size_t> mismatches;  // indices into steps
-  std::optional<check::Finding> finding;  // where the implementation diverged
+  std::optional<check::Finding> finding;  // where the implementation diverged, or a side crashed
   std::optional<int> impl_stopped;        // line of the first op the implementation lacks
   std::vector<LayoutCheck> layouts;       // every `# layout` claim, in order
+  size_t ops_skipped = 0;                 // op lines the differential run did not reach
 
   size_t expectations() const;
   size_t layout_mismatches() const;
   bool ok() const { return mismatches.empty() && !finding && layout_mismatches() == 0; }
 };
 
-// The model threw while applying the op on `line`: a harness bug, not a finding.
-struct ModelError : std::runtime_error {
-  ModelError(int line, const std::string& what) : std::runtime_error(what), line(line) {}
-  int line;  // 1-based
-};
-
 // "FILE:LINE:COL: error: MESSAGE", the way compilers report, so editors can jump there.
 std::string parse_error_text(std::string_view path, const ops::ParseError& error);
 
 // Runs `trace` with `limits` exactly as given (its `# limits:` line is not consulted).
-// Throws ModelError if the model throws.
+// A crash of either side is the finding (kind "crash" or "model-crash"); the model's
+// steps then end before the op that crashed.
 ReplayResult replay(const ops::Trace& trace, const ops::Limits& limits, const impl::Bugs& bugs = {});
 
 // Overwrites the limits fields a caller insists on (e.g. command-line flags).

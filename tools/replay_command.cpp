@@ -59,8 +59,8 @@ FileRun run_file(const std::string& path, const LimitsOptions& flags, const impl
   } catch (const std::invalid_argument& e) {
     print_error("{}: error: {}\n", path, e.what());  // what() names the field
     return {exit_usage, std::nullopt};
-  } catch (const ModelError& e) {
-    print_error("{}:{}: internal error: the model threw: {}\n", path, e.line, e.what());
+  } catch (const std::system_error& e) {  // no child process for the differential run
+    print_error("{}: internal error: {}\n", path, e.what());
     return {exit_internal, std::nullopt};
   }
 }
@@ -155,8 +155,8 @@ void add_replay_command(CLI::App& app, int& exit_code) {
       "every `# = RESULT` the trace states. The same ops run on the implementation beside "
       "the model until an op it does not support yet; a divergence is printed as a finding.\n"
       "Limits: defaults < the trace's `# limits:` line < flags.\n"
-      "Exit: 0 all expectations hold, 1 a mismatch or divergence, 2 usage, parse or limits error, "
-      "3 internal error.");
+      "Exit: 0 all expectations hold, 1 a mismatch, divergence or crash of either side, 2 usage, parse or "
+      "limits error, 3 internal error.");
   CLI::Option* file = cmd->add_option("FILE", opts->file, "trace file to replay")->type_name("");
   CLI::Option* all =
       cmd->add_option("--all", opts->all_dir,

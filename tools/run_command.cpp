@@ -2,6 +2,11 @@
 // the time limit or the sequence limit. Sequence i uses seed S+i, so a finding
 // reproduces from its seed alone (`--seed S+i --sequences 1`) and from the trace it
 // writes (`rmapcheck replay findings/SEED.trace`).
+//
+// The campaign runs in a forked child, so that a crash of either side by signal does not
+// end it silently: the child keeps its progress, the seed it is at and its runner's site
+// in shared memory, and when it dies the parent runs that seed's sequence again (in a
+// child, checking every op) to locate the crash, and reports it like any finding.
 
 #include "tools/run_command.hpp"
 
@@ -16,6 +21,7 @@
 #include <random>
 
 #include "check/finding.hpp"
+#include "check/forked_run.hpp"
 #include "check/random_sequence.hpp"
 #include "check/runner.hpp"
 #include "ops/limits_text.hpp"
@@ -55,17 +61,32 @@ size_t kinds_covered(const Progress& p) {
   return n;
 }
 
+// With `elapsed` 0 (not known), no time and no rate.
 void print_progress(const Progress& p, double elapsed, bool final) {
+  if (elapsed <= 0) {
+    fmt::print(stderr, "\r{} sequences, {} ops, {}/{} op kinds exercised{}", p.sequences, p.ops, kinds_covered(p),
+               ops::op_kind_count, final ? "\n" : "");
+    return;
+  }
   fmt::print(stderr, "\r[{:5.0f}s] {} sequences, {} ops ({:.0f} ops/s), {}/{} op kinds exercised{}", elapsed,
              p.sequences, p.ops, elapsed > 0 ? double(p.ops) / elapsed : 0.0, kinds_covered(p),
              ops::op_kind_count, final ? "\n" : "");
   std::fflush(stderr);
 }
 
+// What the campaign's child shares with the parent: enough to report a crash.
+struct CampaignState {
+  Progress progress;
+  uint64_t seed = 0;  // of the sequence being run
+  check::RunnerSite site;
+};
+
 // Runs one sequence; returns its finding.
 std::optional<check::Finding> run_one(uint64_t seed, const ops::Limits& limits, const impl::Bugs& bugs,
-                                      Progress& progress) {
-  check::Runner runner(limits, check::RunnerOptions{bugs, check::campaign_full_check_every});
+                                      CampaignState& state) {
+  Progress& progress = state.progress;
+  state.seed = seed;
+  check::Runner runner(limits, check::RunnerOptions{bugs, check::campaign_full_check_every, &state.site});
   std::optional<check::Finding> finding;
   for (const ops::Op& op : check::random_sequence(seed, limits)) {
     if (!runner.supports(op)) {
@@ -89,37 +110,33 @@ int report(const check::Finding& finding, const ops::Limits& limits, const RunOp
   return exit_mismatch;
 }
 
-int run_campaign(const RunOptions& opts) {
-  // The world grows with --hpage-order; every other flag given still has the last word.
-  ops::Limits given;
-  opts.limits.apply(given);
-  ops::Limits limits = ops::campaign_limits(given.hpage_order);
-  opts.limits.apply(limits);
-  limits.max_ops = opts.ops;
-  ops::validate_limits(limits);
-  const uint64_t seed = opts.seed ? *opts.seed : std::random_device{}() * 0x100000001ull;
-  ops::Limits shown_limits = limits;
-  shown_limits.max_ops = ops::Limits{}.max_ops;  // already said by --ops
-  const std::string comment = ops::limits_comment(shown_limits);
+// The campaign's world and how it varies by seed.
+struct World {
+  ops::Limits limits;
   // Unless told otherwise, odd seeds run with THP "always", so that every sequence
   // either needs hugepage advice for huge pages or gets them wherever they fit, and
   // seeds 2 and 3 mod 4 with execute-only PROT_EXEC, the two ways x86 machines differ.
   // A seed alone still says everything: `--seed S --sequences 1` runs as sequence S ran.
-  const bool vary_thp = !opts.limits.thp_always_given();
-  const bool vary_exec_only = !opts.limits.exec_only_given();
-  fmt::print("rmapcheck run --seed {} --ops {}{}{}{}\n", seed, opts.ops,
-             comment.empty() ? "" : "  (" + comment + ")", vary_thp ? "  thp_always on odd seeds" : "",
-             vary_exec_only ? "  exec_only on seeds 2,3 mod 4" : "");
+  bool vary_thp = true, vary_exec_only = true;
+
+  ops::Limits for_seed(uint64_t seed) const {
+    ops::Limits l = limits;
+    if (vary_thp) l.thp_always = seed % 2 == 1;
+    if (vary_exec_only) l.exec_only = seed % 4 >= 2;
+    return l;
+  }
+};
+
+// The campaign proper, in the child; returns the exit code.
+int campaign_loop(const RunOptions& opts, const World& world, uint64_t seed, CampaignState& state) {
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  Progress progress;
+  Progress& progress = state.progress;
   double shown = 0;
   for (uint64_t i = 0; opts.sequences == 0 || i < opts.sequences; ++i) {
     if (opts.sequences == 0 && elapsed() >= opts.seconds) break;
-    ops::Limits sequence_limits = limits;
-    if (vary_thp) sequence_limits.thp_always = (seed + i) % 2 == 1;
-    if (vary_exec_only) sequence_limits.exec_only = (seed + i) % 4 >= 2;
-    auto finding = run_one(seed + i, sequence_limits, bugs_from(opts.bugs), progress);
+    const ops::Limits sequence_limits = world.for_seed(seed + i);
+    auto finding = run_one(seed + i, sequence_limits, bugs_from(opts.bugs), state);
     ++progress.sequences;
     if (finding) {
       if (!opts.quiet) print_progress(progress, elapsed(), true);
@@ -131,6 +148,54 @@ int run_campaign(const RunOptions& opts) {
   fmt::print("no finding: {} sequences, {} ops, {} ops skipped (not in the implementation yet)\n",
              progress.sequences, progress.ops, progress.skipped);
   return exit_ok;
+}
+
+// The child died in the sequence of `state.seed`: run it again in a child, checking
+// every op, to find the first op where something went wrong, and report that.
+int report_crash(const RunOptions& opts, const World& world, const CampaignState& state, const std::string& how) {
+  if (!opts.quiet) print_progress(state.progress, 0, true);
+  fmt::print(stderr, "rmapcheck run: the campaign {} in the sequence of seed {}; running it again to locate that\n",
+             how, state.seed);
+  const ops::Limits limits = world.for_seed(state.seed);
+  const std::vector<ops::Op> ops = check::random_sequence(state.seed, limits);
+  auto again = check::run_sequence_forked(limits, ops, check::RunnerOptions{bugs_from(opts.bugs)});
+  // Should the crash not come back, the campaign's own site still names the op.
+  check::Finding finding = again.finding ? std::move(*again.finding)
+                                         : check::crash_finding(check::supported_ops(limits, ops), state.site, how);
+  finding.seed = state.seed;
+  return report(finding, limits, opts);
+}
+
+int run_campaign(const RunOptions& opts) {
+  // The world grows with --hpage-order; every other flag given still has the last word.
+  ops::Limits given;
+  opts.limits.apply(given);
+  World world{ops::campaign_limits(given.hpage_order), !opts.limits.thp_always_given(),
+              !opts.limits.exec_only_given()};
+  opts.limits.apply(world.limits);
+  world.limits.max_ops = opts.ops;
+  ops::validate_limits(world.limits);
+  const uint64_t seed = opts.seed ? *opts.seed : std::random_device{}() * 0x100000001ull;
+  ops::Limits shown_limits = world.limits;
+  shown_limits.max_ops = ops::Limits{}.max_ops;  // already said by --ops
+  const std::string comment = ops::limits_comment(shown_limits);
+  fmt::print("rmapcheck run --seed {} --ops {}{}{}{}\n", seed, opts.ops,
+             comment.empty() ? "" : "  (" + comment + ")", world.vary_thp ? "  thp_always on odd seeds" : "",
+             world.vary_exec_only ? "  exec_only on seeds 2,3 mod 4" : "");
+  check::Shared<CampaignState> state;
+  const check::ChildEnd end = check::run_in_child([&](int) {
+    try {
+      return campaign_loop(opts, world, seed, *state);
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "rmapcheck run: error: {}\n", e.what());
+      return int(exit_usage);
+    } catch (const std::exception& e) {  // not a crash of either side: the Runner catches those
+      fmt::print(stderr, "rmapcheck run: internal error: {}\n", e.what());
+      return int(exit_internal);
+    }
+  });
+  if (end.returned) return end.code;
+  return report_crash(opts, world, *state, end.how);
 }
 
 }  // namespace

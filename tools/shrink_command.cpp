@@ -22,6 +22,7 @@
 #include "check/finding.hpp"
 #include "check/shrink.hpp"
 #include "ops/decode.hpp"
+#include "ops/world_byte.hpp"
 #include "ops/limits_text.hpp"
 #include "ops/trace.hpp"
 #include "tools/bug_options.hpp"
@@ -68,12 +69,15 @@ std::optional<Input> read_input(const ShrinkOptions& opts) {
   }
   try {
     if (opts.from_bytes) {
-      // Bytes carry no limits: they decode in the fuzzers' world, which flags may change.
+      // Bytes carry no limits but their world byte: they decode in the fuzzers' world,
+      // which flags may change (and have the last word over the world byte).
       ops::Limits limits = ops::campaign_limits();
       opts.limits.apply(limits);
       ops::validate_limits(limits);
       const auto* data = reinterpret_cast<const uint8_t*>(content->data());
-      return Input{ops::decode(std::span<const uint8_t>(data, content->size()), limits), limits};
+      ops::FuzzInput in = ops::decode_input(std::span<const uint8_t>(data, content->size()), limits);
+      opts.limits.apply(in.limits);
+      return Input{std::move(in.ops), in.limits};
     }
     const ops::Trace trace = ops::parse_trace(*content);
     const ops::Limits limits =
