@@ -93,6 +93,19 @@ Runner::~Runner() = default;
 
 bool Runner::supports(const ops::Op& op) const { return impl::Kernel::supports(op, limits_); }
 
+// The frames an op may hand over as reclaimed: `reclaim N` at most N; an op that
+// allocates nothing runs no direct reclaim and hands over none.
+std::optional<std::string> facts_out_of_bounds(const ops::Op& op, size_t taken) {
+  if (const auto* r = std::get_if<ops::Reclaim>(&op); r && taken > r->frames)
+    return fmt::format("impl reclaimed {} frames in `reclaim {}`", taken, r->frames);
+  const bool allocates_nothing = std::holds_alternative<ops::Exit>(op) || std::holds_alternative<ops::Munmap>(op) ||
+                                 std::holds_alternative<ops::Munlock>(op) || std::holds_alternative<ops::Unpin>(op) ||
+                                 std::holds_alternative<ops::Ftruncate>(op) || std::holds_alternative<ops::Split>(op);
+  if (allocates_nothing && taken > 0)
+    return fmt::format("impl reclaimed {} frame{} in an op that allocates nothing", taken, taken == 1 ? "" : "s");
+  return std::nullopt;
+}
+
 std::optional<std::string> Runner::gave_up_too_early(const ops::Op& op) const {
   const auto target = direct_reclaim_target(op);
   if (!target || !model_->ran_out_of_frames()) return std::nullopt;
@@ -151,10 +164,24 @@ std::optional<Finding> Runner::step_once(const ops::Op& op) {
   std::vector<ops::FrameRef> reclaimed;
   for (const ops::ReclaimFact& fact : impl_->take_reclaim_facts()) reclaimed.push_back(fact.frame);
   site_->in(Phase::model_apply);
+  // `reclaim N` must make progress where something can be reclaimed: asked before the op.
+  const auto* reclaim = std::get_if<ops::Reclaim>(&op);
+  const auto reclaimable = reclaim && reclaim->frames > 0 && reclaimed.empty()
+                               ? model_->reclaim_candidate(std::nullopt)
+                               : std::nullopt;
   last_result_ = model_->apply(op, reclaimed, impl_->take_huge_fallback_facts());
   site_->in(Phase::compare);
   if (const auto& why = model_->reclaim_error()) {
     f.details.push_back(*why);
+    return fail("reclaim");
+  }
+  if (auto why = facts_out_of_bounds(op, reclaimed.size())) {
+    f.details.push_back(*why);
+    return fail("reclaim");
+  }
+  if (reclaimable) {
+    f.details.push_back(fmt::format("`reclaim {}` took nothing, but {} could have been reclaimed", reclaim->frames,
+                                    ops::frame_ref_text(*reclaimable)));
     return fail("reclaim");
   }
   if (!(last_result_ == impl_result)) {

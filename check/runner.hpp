@@ -40,6 +40,11 @@ namespace impl { class Kernel; }
 
 namespace check {
 
+// Why `taken` reclaimed frames are more than `op` may hand over, or nothing: `reclaim N`
+// takes at most N; an op that allocates nothing (exit, munmap, munlock, unpin,
+// ftruncate, split) runs no direct reclaim and takes none.
+std::optional<std::string> facts_out_of_bounds(const ops::Op& op, size_t taken);
+
 // Where a runner is: which op of its trace it is in and what it is doing there. A few
 // stores per op; a parent process that shares the memory reads it when its child died
 // of a signal (check/forked_run.hpp).

@@ -59,6 +59,11 @@ struct Bugs {
   // Sequentially nothing else goes wrong; lockdep_assert_held sees it.
   bool mremap_skips_rmap_locks = false;
 
+  // Reclaim gives up at once: `reclaim N` and the direct reclaim of an allocation free
+  // nothing, though reclaimable folios sit on the LRU. No state goes wrong; the checker
+  // must see that an op ran out of memory, or reclaimed nothing, without cause.
+  bool reclaim_gives_up = false;
+
   bool operator==(const Bugs&) const = default;
 };
 
@@ -76,6 +81,7 @@ inline const std::vector<std::pair<std::string_view, bool Bugs::*>>& bug_names()
       {"remove_rmap_dereferences_null", &Bugs::remove_rmap_dereferences_null},
       {"remove_rmap_bugs_on_shared_anon", &Bugs::remove_rmap_bugs_on_shared_anon},
       {"mremap_skips_rmap_locks", &Bugs::mremap_skips_rmap_locks},
+      {"reclaim_gives_up", &Bugs::reclaim_gives_up},
   };
   return names;
 }

@@ -105,7 +105,8 @@ void make_ksm_page(Kernel& k, Folio* folio, KsmStableNode* node) {
 // pointed at `kfolio`, write-protected. False when the page may not merge.
 bool merge_into_ksm_page(Kernel& k, Vma* vma, Vpn vpn, Folio* folio, Folio* kfolio) {
   folio = ksm_split_large(k, folio, follow_page(vma->mm, vpn).pte.pfn);
-  if (!folio) return false;
+  // The split maps a page holding only zeros to the zero page: nothing left to merge.
+  if (!folio || follow_page(vma->mm, vpn).pte.kind != Pte::Kind::present) return false;
   const pfn_t pfn = pte_offset(vma->mm, vpn)->pfn;  // mapped by a PTE now
   {
     LockGuard lock(k.locks, folio->lock, LockMode::write);
@@ -156,10 +157,12 @@ bool try_to_merge_two_pages(Kernel& k, KsmRmapItem* item, Vma* vma, Folio* folio
   auto tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);
   if (!tree_page) return false;
   if (!ksm_split_large(k, tree_page->folio, tree_page->pfn)) return false;
+  if (follow_page(vma->mm, item->address).pte.kind != Pte::Kind::present) return false;  // now the zero page
   folio = ksm_split_large(k, pfn_folio(k, follow_page(vma->mm, item->address).pte.pfn),
                           follow_page(vma->mm, item->address).pte.pfn);
-  if (!folio) return false;
+  if (!folio || follow_page(vma->mm, item->address).pte.kind != Pte::Kind::present) return false;
   tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);  // after the splits
+  if (!tree_page) return false;
   {
     LockGuard lock(k.locks, tree_page->folio->lock, LockMode::write);
     if (!page_mergeable(k, tree_page->folio, tree_page->pfn)) return false;
@@ -242,8 +245,10 @@ bool scan_mm(Kernel& k, KsmMmSlot* slot) {
 
 bool ksm_full_scan(Kernel& k) {
   bool changed = false;
+  const uint64_t splits = k.ksm.splits;
   const std::vector<KsmMmSlot*> slots = k.ksm.mm_list;  // nothing registers or exits meanwhile
   for (KsmMmSlot* slot : slots) changed |= scan_mm(k, slot);
+  changed |= k.ksm.splits != splits;
   k.ksm.root_unstable_tree.clear();  // rebuilt from scratch by every full scan
   k.ksm.full_scans++;
   return changed;

@@ -223,6 +223,7 @@ bool ksm_swapin_reanchor(Kernel& k, Folio* folio, uint64_t slot) {
 Folio* ksm_split_large(Kernel& k, Folio* folio, pfn_t pfn) {
   if (!folio->large()) return folio;
   if (!split_folio(k, folio)) return nullptr;  // a pin or another reference holds it
+  k.ksm.splits++;
   return pfn_folio(k, pfn);
 }
 

@@ -66,6 +66,9 @@ struct Ksm {
 
   // Counters, as /sys/kernel/mm/ksm shows them.
   uint64_t full_scans = 0;
+  // Large folios split to merge a page of them: a split changes what the next scan
+  // finds (its zero-filled pages now map the zero page) even when the merge failed.
+  uint64_t splits = 0;
   uint64_t pages_merged = 0;  // rmap items a merge put on a stable node (forks given one not counted)
 };
 

@@ -94,6 +94,7 @@ void madvise_free(Kernel& k, Vma* vma, Vpn start, Vpn end) {
     bool whole = mapped_once_here(k, folio, vma, start, end);
     if (!whole && folio->large()) {
       if (!split_folio(k, folio)) continue;
+      if (follow_page(vma->mm, v).pte.kind != Pte::Kind::present) continue;  // now the zero page
       folio = pfn_folio(k, view.pte.pfn);
       whole = folio_mapcount(k, folio) == 1;
     }

@@ -222,6 +222,7 @@ bool reclaim_folio(Kernel& k, Folio* folio, bool record) {
 }
 
 uint64_t shrink_node(Kernel& k, uint64_t nr) {
+  if (k.bugs.reclaim_gives_up) return 0;
   uint64_t done = 0;
   for (int pass = 0; pass < 3 && done < nr; ++pass) {
     done += shrink_lists(k, nr - done, false);
@@ -233,6 +234,7 @@ uint64_t shrink_node(Kernel& k, uint64_t nr) {
 }
 
 uint64_t try_to_free_pages(Kernel& k, uint64_t nr) {
+  if (k.bugs.reclaim_gives_up) return 0;
   uint64_t done = 0;
   for (LruList l : {LruList::inactive_anon, LruList::inactive_file, LruList::active_anon, LruList::active_file}) {
     for (Folio* folio : lru_folios_oldest_first(k, l)) {

@@ -32,7 +32,7 @@ struct ZooEntry {
 const std::vector<ZooEntry>& zoo() {
   static const std::vector<ZooEntry> entries = {
       {"skip_anon_vma_clone_on_split", "rmap", 4},           // seed 2 today
-      {"merge_incompatible_anon_vmas", "rmap", 400},         // seed 334: merges need neighbours that fit
+      {"merge_incompatible_anon_vmas", "observation", 16},   // seed 10: the VMA layouts differ at once
       {"anon_vma_reuse_uncounted", "rmap", 8},               // seed 4
       {"reclaim_ignores_mlock", "reclaim", 4},               // seed 1
       {"buddy_merge_wrong_buddy", "rmap", 4},                // seed 1
@@ -42,6 +42,7 @@ const std::vector<ZooEntry>& zoo() {
       {"remove_rmap_dereferences_null", "crash", 4},         // seed 2
       {"remove_rmap_bugs_on_shared_anon", "crash", 4},       // seed 2
       {"mremap_skips_rmap_locks", "rmap", 16},               // seed 11
+      {"reclaim_gives_up", "reclaim", 8},                    // by the progress and ENOMEM checks
   };
   return entries;
 }

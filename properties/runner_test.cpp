@@ -189,3 +189,28 @@ TEST(RunnerBugZoo, ASplitThatForgetsTheAnonVmaChain_IsFoundWithinAFewSequences) 
   bugs.skip_anon_vma_clone_on_split = true;
   EXPECT_NE(first_failing_seed(bugs, 12), std::nullopt);
 }
+
+namespace {
+
+TEST(RunnerReclaimBounds, ReclaimNTakesAtMostN) {
+  EXPECT_EQ(check::facts_out_of_bounds(ops::Reclaim{2}, 2), std::nullopt);
+  EXPECT_NE(check::facts_out_of_bounds(ops::Reclaim{2}, 3), std::nullopt);
+}
+
+TEST(RunnerReclaimBounds, AnOpThatAllocatesNothingReclaimsNothing) {
+  EXPECT_NE(check::facts_out_of_bounds(ops::Munmap{1, 0x10, 1}, 1), std::nullopt);
+  EXPECT_NE(check::facts_out_of_bounds(ops::Exit{2}, 1), std::nullopt);
+  EXPECT_EQ(check::facts_out_of_bounds(ops::Write{1, 0x10, 1}, 4), std::nullopt);
+}
+
+TEST(RunnerReclaimBounds, AReclaimThatTakesNothingWhereSomethingIsReclaimable_IsAFinding) {
+  impl::Bugs bugs;
+  bugs.reclaim_gives_up = true;
+  const auto ops = ops::parse_trace("mmap 1 0x10 4 anon private rw populate\nreclaim 2\n").ops();
+  const auto result = check::run_sequence(ops::campaign_limits(), ops, check::RunnerOptions{bugs});
+  ASSERT_TRUE(result.finding);
+  EXPECT_EQ(result.finding->kind, "reclaim");
+  EXPECT_EQ(result.finding->op_index, 1u);
+}
+
+}  // namespace

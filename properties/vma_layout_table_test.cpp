@@ -4,6 +4,7 @@
 // and the kernel must too where the oracle runs (it is where the table came from: each
 // row was confirmed on Linux 6.18).
 //
+// mmap puts a new VMA between two; mremap grows, moves or shrinks one beside another.
 // The flag edits work on three neighbouring VMAs, A [0x100,0x104), B [0x104,0x108) and
 // C [0x108,0x10c), anon private rw. Each case makes B differ from its neighbours by the
 // op's flag, possibly makes a neighbour incompatible by another flag (hugepage), puts
@@ -167,8 +168,37 @@ std::vector<LayoutCase> mremap_cases() {
   return out;
 }
 
+// ---- mmap ----
+
+// A new mapping in the gap between A [0x100,0x104) and C [0x108,0x10c).
+std::vector<LayoutCase> mmap_cases() {
+  std::vector<LayoutCase> out;
+  for (const Geometry& g : geometries()) {
+    if (g.range != "0x104 4") continue;  // a new mapping fills the whole gap
+    const std::vector<AnonState> states = {
+        {"none", "", ""},
+        {"sides-faulted", "write 1 0x100 1\nwrite 1 0x108 1\n", ""},  // A and C, each its own
+        {"forked", "write 1 0x100 1\nwrite 1 0x108 1\n", "", true},
+    };
+    for (const AnonState& a : states) {
+      std::string t = "mmap 1 0x100 4 anon private rw\nmmap 1 0x108 4 anon private rw\n" + a.before;
+      for (size_t from = 0; from < g.incompatible.size();) {
+        const size_t comma = g.incompatible.find(',', from);
+        t += "madvise 1 " + g.incompatible.substr(from, comma - from) + " hugepage\n";
+        from = comma == std::string::npos ? g.incompatible.size() : comma + 1;
+      }
+      if (a.in_child) t += "fork 1\n";
+      const ops::Pid pid = a.in_child ? 2 : 1;
+      t += "mmap " + std::to_string(pid) + " 0x104 4 anon private rw\n";
+      out.push_back({"mmap/" + g.name + "/" + a.name, t, pid});
+    }
+  }
+  return out;
+}
+
 std::vector<LayoutCase> all_cases() {
   std::vector<LayoutCase> out = flag_edit_cases();
+  for (LayoutCase& c : mmap_cases()) out.push_back(std::move(c));
   for (LayoutCase& c : mremap_cases()) out.push_back(std::move(c));
   return out;
 }
