@@ -76,11 +76,11 @@ void move_pages(State& s, Process& proc, const ops::Mremap& op, uint64_t count, 
       p.pte->pmd = false;
   }
   const Attrs source = moved.front().attrs;
-  const Extent old_vma = *extent_at(proc, op.vpn);
   // The target is unmapped first, its page tables freed where no VMA is left around
-  // them (the source still is).
+  // them (the source still is); that may cut the old VMA down to the range.
   unmap_range(s, proc, to, to + op.new_pages);
   free_pgtables(s, proc);
+  const Extent old_vma = *extent_at(proc, op.vpn);
   // An anon VMA no fault has given an anon_vma takes the index of its new address, so
   // that it can merge there (copy_vma); one with an anon_vma keeps its index.
   const bool new_index = source.backing == Backing::anon && !source.shared && !source.anon_vma;
