@@ -81,21 +81,34 @@ Result collapse_one(State& s, Pid pid, Vpn base) {
 
 }  // namespace
 
+// The large folio KSM splits next, if any. A page merges when the scan (processes in
+// order, pages by address; KSM pages first) meets it after an equal one; merging
+// splits the large folio of the page met second, then of the first
+// (try_to_merge_one_page). A split maps the folio's zero-filled pages to the zero
+// page, which may leave a later page with nothing equal to merge with, so its folio is
+// never split: one split at a time, in scan order.
+std::optional<FrameId> next_ksm_split(const State& s) {
+  std::map<uint64_t, FrameId> first;
+  for (const auto& [id, f] : s.frames)
+    if (f.kind == FrameKind::ksm && !mappers(s, id).empty()) first.try_emplace(f.value, id);
+  for (const auto& [pid, proc] : s.procs)
+    for (const auto& [vpn, page] : proc.pages) {
+      if (!page.pte || page.pte->kind != Pte::Kind::present || !ksm_eligible(s, page.pte->frame)) continue;
+      const FrameId id = page.pte->frame;
+      const auto [it, fresh] = first.try_emplace(s.frames.at(id).value, id);
+      if (fresh || it->second == id) continue;
+      if (s.frames.at(id).folio) return id;
+      if (s.frames.at(it->second).folio) return it->second;
+    }
+  return std::nullopt;
+}
+
 Result do_ksm(State& s) {
-  auto equal_pages = [&] {
-    std::map<uint64_t, std::vector<FrameId>> by_value;
-    for (const auto& [id, f] : s.frames)
-      if (!mappers(s, id).empty() && ksm_eligible(s, id)) by_value[f.value].push_back(id);
-    return by_value;
-  };
-  // A large folio with a page that has an equal page elsewhere is split before that page
-  // merges (try_to_merge_one_page); the split maps the folio's zero-filled pages to the
-  // zero page, and those then merge with nothing.
-  for (auto& [value, group] : equal_pages())
-    if (group.size() >= 2)
-      for (FrameId id : group)
-        if (s.frames.contains(id) && s.frames.at(id).folio) split_folio(s, id);
-  for (auto& [value, group] : equal_pages()) {
+  while (auto id = next_ksm_split(s)) split_folio(s, *id);
+  std::map<uint64_t, std::vector<FrameId>> by_value;
+  for (const auto& [id, f] : s.frames)
+    if (!mappers(s, id).empty() && ksm_eligible(s, id)) by_value[f.value].push_back(id);
+  for (auto& [value, group] : by_value) {
     if (group.size() < 2) continue;
     FrameId target = group.front();
     for (FrameId id : group)
