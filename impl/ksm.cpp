@@ -149,19 +149,22 @@ KsmRmapItem* unstable_tree_search_insert(Kernel& k, KsmRmapItem* item, uint64_t 
 }
 
 // try_to_merge_two_pages: the scanned page becomes a KSM page, in the stable tree, and
-// the unstable tree's equal page is merged into it. Large folios holding either are
-// split first (both may be pages of one large folio).
+// the unstable tree's equal page is merged into it. A large folio holding the scanned
+// page is split first, and only if that page is still there to merge (a split maps a
+// zero-filled page to the zero page), the one holding the tree's page: the kernel's
+// try_to_merge_one_page comes before try_to_merge_with_ksm_page.
 bool try_to_merge_two_pages(Kernel& k, KsmRmapItem* item, Vma* vma, Folio* folio, KsmRmapItem* tree_item) {
   std::optional<LockGuard> tree_mm_lock;
   if (tree_item->mm != vma->mm) tree_mm_lock.emplace(k.locks, tree_item->mm->mmap_lock, LockMode::read);
-  auto tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);
-  if (!tree_page) return false;
-  if (!ksm_split_large(k, tree_page->folio, tree_page->pfn)) return false;
-  if (follow_page(vma->mm, item->address).pte.kind != Pte::Kind::present) return false;  // now the zero page
-  folio = ksm_split_large(k, pfn_folio(k, follow_page(vma->mm, item->address).pte.pfn),
-                          follow_page(vma->mm, item->address).pte.pfn);
-  if (!folio || follow_page(vma->mm, item->address).pte.kind != Pte::Kind::present) return false;
-  tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);  // after the splits
+  if (!get_mergeable_page(k, tree_item->mm, tree_item->address)) return false;
+  auto scanned_pte = [&] { return follow_page(vma->mm, item->address).pte; };
+  if (scanned_pte().kind != Pte::Kind::present) return false;
+  folio = ksm_split_large(k, pfn_folio(k, scanned_pte().pfn), scanned_pte().pfn);
+  if (!folio || scanned_pte().kind != Pte::Kind::present) return false;  // now the zero page
+  auto tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);  // after the split
+  if (!tree_page || !ksm_split_large(k, tree_page->folio, tree_page->pfn)) return false;
+  folio = pfn_folio(k, scanned_pte().pfn);  // the same page: both may have been one folio
+  tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);
   if (!tree_page) return false;
   {
     LockGuard lock(k.locks, tree_page->folio->lock, LockMode::write);
