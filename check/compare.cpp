@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "check/observation_text.hpp"
+#include "ops/layout_claim.hpp"
 #include "ops/number_text.hpp"
 #include "ops/types.hpp"
 
@@ -96,13 +97,6 @@ std::string anon_vma_text(const ops::VmaObs& v) {
   return !v.anon_vma ? "none" : v.forked ? "forked" : "own";
 }
 
-std::string extents_text(const std::vector<ops::VmaObs>& vmas) {
-  std::string out;
-  for (const ops::VmaObs& v : vmas)
-    out += fmt::format("{}[{},{})", out.empty() ? "" : " ", ops::hex_text(v.start), ops::hex_text(v.end));
-  return out.empty() ? "none" : out;
-}
-
 // Per process: the extents when they differ ("VMAs of pid 1: model [0x100,0x102)  impl
 // [0x100,0x101) [0x101,0x102)"), else each VMA whose anon_vma differs.
 void append_vma_lines(const std::vector<ops::VmaObs>& a, const std::vector<ops::VmaObs>& b, const Names& n,
@@ -118,7 +112,7 @@ void append_vma_lines(const std::vector<ops::VmaObs>& a, const std::vector<ops::
       return p.start == q.start && p.end == q.end;
     });
     if (!same_extents) {
-      lines.push_back(fmt::format("VMAs of pid {}: {}", pid, n.versus(extents_text(x), extents_text(y))));
+      lines.push_back(fmt::format("VMAs of pid {}: {}", pid, n.versus(ops::layout_text(x, pid), ops::layout_text(y, pid))));
       continue;
     }
     for (size_t i = 0; i < x.size(); ++i)

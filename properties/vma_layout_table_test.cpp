@@ -24,6 +24,7 @@
 #include "impl/kernel.hpp"
 #include "model/system.hpp"
 #include "oracle/oracle.hpp"
+#include "ops/layout_claim.hpp"
 #include "ops/trace.hpp"
 
 namespace {
@@ -95,6 +96,17 @@ const std::vector<AnonState>& anon_states() {
   return a;
 }
 
+// The ops that make the geometry's incompatible neighbours differ (hugepage advice).
+std::string mark_incompatible(const Geometry& g) {
+  std::string out;
+  for (size_t from = 0; from < g.incompatible.size();) {
+    const size_t comma = g.incompatible.find(',', from);
+    out += "madvise 1 " + g.incompatible.substr(from, comma - from) + " hugepage\n";
+    from = comma == std::string::npos ? g.incompatible.size() : comma + 1;
+  }
+  return out;
+}
+
 std::string replace_pid(std::string op, ops::Pid pid) {
   op.replace(op.find(" P "), 3, " " + std::to_string(pid) + " ");
   return op;
@@ -106,11 +118,7 @@ std::vector<LayoutCase> flag_edit_cases() {
     for (const Geometry& g : geometries())
       for (const AnonState& a : anon_states()) {
         std::string t = "mmap 1 0x100 12 anon private rw\n" + e.base + a.before + e.differ("0x104 4");
-        for (size_t from = 0; from < g.incompatible.size();) {
-          const size_t comma = g.incompatible.find(',', from);
-          t += "madvise 1 " + g.incompatible.substr(from, comma - from) + " hugepage\n";
-          from = comma == std::string::npos ? g.incompatible.size() : comma + 1;
-        }
+        t += mark_incompatible(g);
         t += a.after;
         const ops::Pid pid = a.in_child ? 2 : 1;
         t += replace_pid(e.undo(g.range), pid);
@@ -182,11 +190,7 @@ std::vector<LayoutCase> mmap_cases() {
     };
     for (const AnonState& a : states) {
       std::string t = "mmap 1 0x100 4 anon private rw\nmmap 1 0x108 4 anon private rw\n" + a.before;
-      for (size_t from = 0; from < g.incompatible.size();) {
-        const size_t comma = g.incompatible.find(',', from);
-        t += "madvise 1 " + g.incompatible.substr(from, comma - from) + " hugepage\n";
-        from = comma == std::string::npos ? g.incompatible.size() : comma + 1;
-      }
+      t += mark_incompatible(g);
       if (a.in_child) t += "fork 1\n";
       const ops::Pid pid = a.in_child ? 2 : 1;
       t += "mmap " + std::to_string(pid) + " 0x104 4 anon private rw\n";
@@ -205,25 +209,18 @@ std::vector<LayoutCase> all_cases() {
 
 // ---- running a case ----
 
-std::string extents_text(const std::vector<ops::VmaObs>& vmas, ops::Pid pid) {
-  std::string s;
-  for (const ops::VmaObs& v : vmas)
-    if (v.pid == pid) s += fmt::format("{}[{:#x},{:#x})", s.empty() ? "" : " ", v.start, v.end);
-  return s;
-}
-
 std::string model_layout(const LayoutCase& c) {
   model::System m{ops::Limits{}};
   for (const ops::Op& op : ops::parse_trace(c.trace).ops()) m.apply(op);
   EXPECT_EQ(m.check_vmas(), std::nullopt);
-  return extents_text(m.observe().vmas, c.pid);
+  return ops::layout_text(m.observe().vmas, c.pid);
 }
 
 std::string impl_layout(const LayoutCase& c) {
   impl::Kernel k{ops::Limits{}};
   for (const ops::Op& op : ops::parse_trace(c.trace).ops()) k.apply(op);
   EXPECT_EQ(k.check_invariants(), std::vector<std::string>{});
-  return extents_text(k.observe_page_tables().vmas, c.pid);
+  return ops::layout_text(k.observe_page_tables().vmas, c.pid);
 }
 
 // The expected extents of each case's process after its last op, as Linux 6.18 left
