@@ -31,14 +31,13 @@ const ops::Limits& supported(const ops::Limits& limits) {
   return limits;
 }
 
-// The page an op faults on, for the ops whose allocation runs direct reclaim in the
-// implementation (a fault on one page, a file write): their ENOMEM must mean that no
-// frame could be reclaimed but the one the op itself holds.
-std::optional<std::optional<ops::PageKey>> direct_reclaim_target(const ops::Op& op) {
+// The page whose frame an op holds while it allocates (a fault's, a migration's
+// source), which direct reclaim cannot take; none for the others.
+std::optional<ops::PageKey> held_while_allocating(const ops::Op& op) {
   if (auto* r = std::get_if<ops::Read>(&op)) return ops::PageKey{r->pid, r->vpn};
   if (auto* w = std::get_if<ops::Write>(&op)) return ops::PageKey{w->pid, w->vpn};
   if (auto* p = std::get_if<ops::Pin>(&op)) return ops::PageKey{p->pid, p->vpn};
-  if (std::holds_alternative<ops::Fwrite>(op)) return std::optional<ops::PageKey>{};
+  if (auto* m = std::get_if<ops::Migrate>(&op)) return ops::PageKey{m->pid, m->vpn};
   return std::nullopt;
 }
 
@@ -107,10 +106,9 @@ std::optional<std::string> facts_out_of_bounds(const ops::Op& op, size_t taken) 
 }
 
 std::optional<std::string> Runner::gave_up_too_early(const ops::Op& op) const {
-  const auto target = direct_reclaim_target(op);
-  if (!target || !model_->ran_out_of_frames()) return std::nullopt;
-  if (auto frame = model_->reclaim_candidate(*target))
-    return fmt::format("ENOMEM for want of a frame, but {} could have been reclaimed", ops::frame_ref_text(*frame));
+  if (!model_->ran_out_of_frames()) return std::nullopt;
+  if (auto frame = model_->direct_reclaim_candidate(held_while_allocating(op)))
+    return fmt::format("ran out of frames, but direct reclaim could have taken {}", ops::frame_ref_text(*frame));
   return std::nullopt;
 }
 
@@ -167,7 +165,7 @@ std::optional<Finding> Runner::step_once(const ops::Op& op) {
   // `reclaim N` must make progress where something can be reclaimed: asked before the op.
   const auto* reclaim = std::get_if<ops::Reclaim>(&op);
   const auto reclaimable = reclaim && reclaim->frames > 0 && reclaimed.empty()
-                               ? model_->reclaim_candidate(std::nullopt)
+                               ? model_->reclaim_candidate()
                                : std::nullopt;
   last_result_ = model_->apply(op, reclaimed, impl_->take_huge_fallback_facts());
   site_->in(Phase::compare);

@@ -124,8 +124,9 @@ class Runner {
   bool changed_classes_disagree();
   // The finding a runner that checks everything after every op gives on this trace.
   Finding first_failing_op(Finding found) const;
-  // Why an ENOMEM the model agreed with was still wrong: the model ran out of frames in
-  // a fault while a frame could legally have been reclaimed.
+  // Why an allocation failure the model agreed with was still wrong: the model ran out of
+  // frames in an op (a fault, fork's copies, a migration, a file write) while direct
+  // reclaim could legally have taken a frame the op had not used.
   std::optional<std::string> gave_up_too_early(const ops::Op& op) const;
 
   ops::Limits limits_;

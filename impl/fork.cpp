@@ -16,6 +16,7 @@
 #include "impl/rmap.hpp"
 #include "impl/swap.hpp"
 #include "impl/vma.hpp"
+#include "impl/vmscan.hpp"
 
 namespace impl {
 namespace {
@@ -108,7 +109,11 @@ MmStruct* mm_alloc(Kernel& k, Pid pid) {
 Result do_fork(Kernel& k, MmStruct* parent) {
   auto pid = lowest_unused_pid(k);
   if (!pid) return Result::fail(Errno::eagain);
-  if (pages_to_copy_now(k, parent) > k.frames.free_frames()) return Result::fail(Errno::enomem);
+  // The copies are allocated with direct reclaim, as copy_present_page's are: counted
+  // beforehand so that fork fails before it builds anything.
+  const uint64_t copies = pages_to_copy_now(k, parent);
+  if (copies > k.frames.free_frames()) try_to_free_pages(k, copies - k.frames.free_frames());
+  if (copies > k.frames.free_frames()) return Result::fail(Errno::enomem);
   MmStruct* child = mm_alloc(k, *pid);
   LockGuard child_lock(k.locks, child->mmap_lock, LockMode::write);
   ksm_fork(k, parent, child);

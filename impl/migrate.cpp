@@ -128,7 +128,10 @@ Result do_migrate(Kernel& k, MmStruct* mm, Vpn vpn) {
   if (view.pte.kind != Pte::Kind::present) return Result::fail(Errno::enoent);
   Folio* src = pfn_folio(k, view.pte.pfn);
   if (src->pincount > 0) return Result::fail(Errno::ebusy);
-  Folio* dst = src->large() ? vma_alloc_huge_folio(k, mm, vpn) : folio_alloc(k, src->order);
+  // migrate_pages has isolated the source from the LRU: direct reclaim for the target
+  // (a small one; a huge one is compacted for, never reclaimed for) passes it over.
+  src->touched = k.op_seq;
+  Folio* dst = src->large() ? vma_alloc_huge_folio(k, mm, vpn) : vma_alloc_folio(k, 0);
   if (!dst) return Result::fail(Errno::enomem);
   migrate_folio_to(k, src, dst);
   return Result::ok();

@@ -82,7 +82,10 @@ Result map_anon(State& s, Pid pid, Vpn vpn, bool write) {
 std::optional<FrameId> cache_page(State& s, Pid pid, Vpn vpn) {
   const Attrs& a = s.procs.at(pid).pages.at(vpn).attrs;
   auto& cache = a.backing == Backing::file ? s.files[a.object].cache : s.shmem.at(a.object).cache;
-  if (auto it = cache.find(a.pgoff); it != cache.end()) return it->second;
+  if (auto it = cache.find(a.pgoff); it != cache.end()) {
+    s.touch(it->second);
+    return it->second;
+  }
   if (s.no_free_frame()) return std::nullopt;
   FrameId id;
   if (a.backing == Backing::file) {
@@ -234,11 +237,13 @@ Result fault(State& s, Pid pid, Vpn vpn, Access access) {
     return Result::sigbus();
   }
   if (page->pte && page->pte->pmd) split_pmd_if_broken(s, pid, vpn);
+  if (auto found = frame_held_by_fault(s, {pid, vpn})) s.touch(*found);
   Result r = Result::ok();
   if (!page->pte) r = first_touch(s, pid, vpn, access);
   else if (page->pte->kind == Pte::Kind::swap) r = swap_in(s, pid, vpn);
-  if (r.kind != Result::Kind::ok || access == Access::read || page->attrs.shared) return r;
-  return break_cow(s, pid, vpn, access);
+  if (r.kind == Result::Kind::ok && access != Access::read && !page->attrs.shared) r = break_cow(s, pid, vpn, access);
+  if (auto mapped = frame_held_by_fault(s, {pid, vpn})) s.touch(*mapped);
+  return r;
 }
 
 Result populate(State& s, Pid pid, Vpn start, Vpn end, bool stop_on_error) {

@@ -48,7 +48,7 @@ Result do_fork(State& s, const ops::Fork& op) {
   for (const auto& [vpn, page] : parent->pages)
     if (!page.attrs.dontfork && !page.attrs.wipeonfork && page.pte && copied_eagerly(s, *page.pte))
       ++copies;
-  if (copies > s.free_frames()) return Result::fail(Errno::enomem);
+  if (s.no_free_frames(copies)) return Result::fail(Errno::enomem);  // after direct reclaim
 
   // The child's VMAs are the parent's, one for one (no merging, even where dropping
   // VM_LOCKED leaves two alike). A VMA with an anon_vma gets one of its own, linked to

@@ -128,6 +128,7 @@ Result unmerge_range(State& s, Pid pid, Vpn start, Vpn end) {
   };
   for (Vpn v = start; v < end; ++v) {
     if (!ksm_page_at(v)) continue;
+    s.touch(s.procs.at(pid).pages.at(v).pte->frame);
     if (s.no_free_frame()) return Result::fail(Errno::enomem);
     auto& pte = s.procs.at(pid).pages.at(v).pte;
     FrameId copy = s.alloc_frame(FrameKind::anon, s.frames.at(pte->frame).value);

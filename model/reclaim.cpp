@@ -193,32 +193,25 @@ std::optional<FrameRef> ref_of(const State& s, FrameId id) {
   return std::nullopt;
 }
 
-// The frame a fault at `at` holds while it allocates: the one mapped there, or, for a
-// swapped page, the one caching its slot (a swap-in that must copy holds the swap
-// cache's folio it found).
-std::optional<FrameId> held_by_fault(const State& s, ops::PageKey at) {
-  auto p = s.procs.find(at.first);
-  if (p == s.procs.end()) return std::nullopt;
-  auto page = p->second.pages.find(at.second);
-  if (page == p->second.pages.end() || !page->second.pte) return std::nullopt;
-  const Pte& pte = *page->second.pte;
-  if (pte.kind == Pte::Kind::present) return pte.frame;
-  if (pte.kind == Pte::Kind::swap)
-    for (const auto& [id, f] : s.frames)
-      if (f.swapcache == pte.slot) return id;
-  return std::nullopt;
+}  // namespace
+
+namespace {
+
+// Whether reclaim passes the folio of `id` over: the fault at `held` holds it (a large
+// folio cannot be split for reclaim while the fault path has a reference on it), or,
+// for direct reclaim, the op used a page of it.
+bool spared(const State& s, FrameId id, std::optional<FrameId> held, bool direct) {
+  for (FrameId member : folio_frames(s, id))
+    if (member == held || (direct && s.touched_this_op(member))) return true;
+  return false;
 }
 
 }  // namespace
 
-std::optional<FrameRef> reclaim_candidate(const State& s, std::optional<ops::PageKey> except) {
-  // The fault holds its folio, so no page of it can go: a large folio cannot be split
-  // for reclaim while the fault path has a reference on it.
-  std::vector<FrameId> held;
-  if (except)
-    if (auto frame = held_by_fault(s, *except)) held = folio_frames(s, *frame);
+std::optional<FrameRef> reclaim_candidate(const State& s, std::optional<ops::PageKey> held_at, bool direct) {
+  const std::optional<FrameId> held = held_at ? frame_held_by_fault(s, *held_at) : std::nullopt;
   for (const auto& [id, f] : s.frames) {
-    if (illegal(s, id) || std::find(held.begin(), held.end(), id) != held.end()) continue;
+    if (illegal(s, id) || spared(s, id, held, direct)) continue;
     if (auto ref = ref_of(s, id)) return ref;
   }
   return std::nullopt;
@@ -293,7 +286,7 @@ Result do_migrate(State& s, const ops::Migrate& op) {
   if (folio_pinned(s, page->pte->frame)) return Result::fail(Errno::ebusy);
   if (s.frames.at(page->pte->frame).folio) {
     if (!s.huge_page_available(op.pid, op.vpn)) return Result::fail(Errno::enomem);
-  } else if (s.free_frames() == 0) {
+  } else if (s.no_free_frame()) {  // after direct reclaim, which passes the source over
     return Result::fail(Errno::enomem);
   }
   return Result::ok();  // a new frame with the same content, mappings and folio: nothing visible changes

@@ -40,12 +40,31 @@ Page* State::page(Pid pid, Vpn vpn) {
   return it == p->pages.end() ? nullptr : &it->second;
 }
 
+void State::begin_op() {
+  ran_out_of_frames = false;
+  op_first_frame = next_frame;
+  op_touched.clear();
+}
+
 FrameId State::alloc_frame(ops::FrameKind kind, uint64_t value) {
   FrameId id = next_frame++;
   Frame& f = frames[id];
   f.kind = kind;
   f.value = value;
   return id;
+}
+
+std::optional<FrameId> frame_held_by_fault(const State& s, ops::PageKey at) {
+  auto p = s.procs.find(at.first);
+  if (p == s.procs.end()) return std::nullopt;
+  auto page = p->second.pages.find(at.second);
+  if (page == p->second.pages.end() || !page->second.pte) return std::nullopt;
+  const Pte& pte = *page->second.pte;
+  if (pte.kind == Pte::Kind::present) return pte.frame;
+  if (pte.kind == Pte::Kind::swap)
+    for (const auto& [id, f] : s.frames)
+      if (f.swapcache == pte.slot) return id;
+  return std::nullopt;
 }
 
 std::vector<ops::PageKey> mappers(const State& s, FrameId frame) {

@@ -140,6 +140,15 @@ struct State {
   // Set when an op fails because a fault or file write found no free frame: the
   // differential checker then asks whether the implementation could have reclaimed one.
   bool ran_out_of_frames = false;
+  // What the current op has used: the frames it allocated (ids from op_first_frame on)
+  // and the ones its faults found in place. They are the most recently referenced
+  // memory there is, so direct reclaim in the same op passes them over (their PTEs are
+  // young: folio_check_references activates them).
+  FrameId op_first_frame = 1;
+  std::set<FrameId> op_touched;
+  void begin_op();
+  void touch(FrameId id) { op_touched.insert(id); }
+  bool touched_this_op(FrameId id) const { return id >= op_first_frame || op_touched.count(id); }
   // Whether fewer than n frames are free for a fault or file write, after taking
   // pending facts.
   bool no_free_frames(uint64_t n);
@@ -158,6 +167,10 @@ struct State {
 
 // ---- scans (scan.cpp): every rmap question, answered by looking at everything ----
 std::vector<ops::PageKey> mappers(const State& s, FrameId frame);
+// The frame a fault at `at` holds while it allocates: the one mapped there, or, for a
+// swapped page, the one caching its slot (a swap-in that must copy holds the swap
+// cache's folio it found).
+std::optional<FrameId> frame_held_by_fault(const State& s, ops::PageKey at);
 bool slot_referenced_elsewhere(const State& s, SlotId slot, Pid pid, Vpn vpn);
 bool frame_pinned(const State& s, FrameId frame);
 bool folio_pinned(const State& s, FrameId frame);
@@ -246,8 +259,8 @@ std::optional<std::string> reclaim_frame(State& s, const ops::FrameRef& ref);
 // Applies the pending facts that are left, in order; stops at an illegal one.
 void apply_pending_facts(State& s);
 // A frame that may legally be reclaimed now, named as a fact would name it, other than
-// the one mapped at `except`.
-std::optional<ops::FrameRef> reclaim_candidate(const State& s, std::optional<ops::PageKey> except);
+// the one held at `held` and, for direct reclaim in the current op, the ones it used.
+std::optional<ops::FrameRef> reclaim_candidate(const State& s, std::optional<ops::PageKey> held, bool direct);
 ops::Result pageout_range(State& s, Pid pid, Vpn start, Vpn end);
 ops::Result do_migrate(State& s, const ops::Migrate& op);
 ops::Result do_ksm(State& s);

@@ -54,7 +54,7 @@ System& System::operator=(const System& other) {
 System::~System() = default;
 
 ops::Result System::apply(const ops::Op& op) {
-  state_->ran_out_of_frames = false;
+  state_->begin_op();
   ops::Result r = dispatch(*state_, op);
   tidy(*state_);
   return r;
@@ -63,7 +63,7 @@ ops::Result System::apply(const ops::Op& op) {
 ops::Result System::apply(const ops::Op& op, const std::vector<ops::FrameRef>& reclaimed,
                           const std::vector<ops::HugeFallbackFact>& huge_fallbacks) {
   State& s = *state_;
-  s.ran_out_of_frames = false;
+  s.begin_op();
   s.fact_error.reset();
   s.pending_facts.assign(reclaimed.begin(), reclaimed.end());
   s.pending_fallbacks.assign(huge_fallbacks.begin(), huge_fallbacks.end());
@@ -91,8 +91,12 @@ void System::observe(ops::Observation& out) const { model::observe(*state_, out,
 
 bool System::ran_out_of_frames() const { return state_->ran_out_of_frames; }
 
-std::optional<ops::FrameRef> System::reclaim_candidate(std::optional<ops::PageKey> except) const {
-  return model::reclaim_candidate(*state_, except);
+std::optional<ops::FrameRef> System::direct_reclaim_candidate(std::optional<ops::PageKey> held) const {
+  return model::reclaim_candidate(*state_, held, true);
+}
+
+std::optional<ops::FrameRef> System::reclaim_candidate() const {
+  return model::reclaim_candidate(*state_, std::nullopt, false);
 }
 
 std::optional<std::string> System::reclaim(const ops::FrameRef& frame) {

@@ -65,11 +65,14 @@ class System {
   // Returns why it is illegal, changing nothing, or nothing on success.
   std::optional<std::string> reclaim(const ops::FrameRef& frame);
 
-  // Whether the last op failed because a fault or a file write found no free frame.
+  // Whether the last op ran out of frames (a fault, fork's copies, a migration target,
+  // a file write found none free after the implementation's reclaim facts).
   bool ran_out_of_frames() const;
-  // A frame that could legally be reclaimed now, other than one mapped at `except` (the
-  // page the op works on); nothing if none could.
-  std::optional<ops::FrameRef> reclaim_candidate(std::optional<ops::PageKey> except) const;
+  // A frame direct reclaim in the last op could legally have taken: not one the op used,
+  // nor the one it holds at `held` (the page it faults on or migrates); nothing if none.
+  std::optional<ops::FrameRef> direct_reclaim_candidate(std::optional<ops::PageKey> held) const;
+  // A frame kswapd-style reclaim (`reclaim N`) could legally take now; nothing if none.
+  std::optional<ops::FrameRef> reclaim_candidate() const;
 
   const ops::Limits& limits() const;
 

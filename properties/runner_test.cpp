@@ -214,3 +214,61 @@ TEST(RunnerReclaimBounds, AReclaimThatTakesNothingWhereSomethingIsReclaimable_Is
 }
 
 }  // namespace
+
+namespace {
+
+// Direct reclaim runs wherever an op allocates a frame; with it switched off (the zoo's
+// reclaim_gives_up), an op that runs out while a frame it has not used could go is a
+// finding. `limits.frames` is set so that the op finds memory full.
+std::optional<check::Finding> finding_when_reclaim_gives_up(uint64_t frames, const std::string& trace) {
+  ops::Limits limits = small_world();
+  limits.frames = frames;
+  impl::Bugs bugs;
+  bugs.reclaim_gives_up = true;
+  return check::run_sequence(limits, ops::parse_trace(trace).ops(), check::RunnerOptions{bugs}).finding;
+}
+
+const char* const memory_full_of_file_pages = "mmap 1 0x20 2 file:0@0 shared r populate\n";
+
+TEST(RunnerDirectReclaim, ForkThatCannotCopyAPinnedPage_MustReclaimFirst) {
+  const std::string trace = std::string("mmap 1 0x10 1 anon private rw populate\npin 1 0x10 rw\n") +
+                            memory_full_of_file_pages + "fork 1\n";
+  ops::Limits limits = small_world();
+  limits.frames = 3;
+  const auto clean = check::run_sequence(limits, ops::parse_trace(trace).ops(), {});
+  EXPECT_FALSE(clean.finding) << check::finding_trace(*clean.finding, limits);
+  const auto f = finding_when_reclaim_gives_up(3, trace);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->kind, "reclaim");
+  EXPECT_EQ(f->op_index, 3u);
+}
+
+TEST(RunnerDirectReclaim, MigrationTarget_IsAllocatedWithDirectReclaim) {
+  const std::string trace = std::string("mmap 1 0x10 1 anon private rw populate\n") + memory_full_of_file_pages +
+                            "migrate 1 0x10\n";
+  const auto f = finding_when_reclaim_gives_up(3, trace);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->kind, "reclaim");
+  EXPECT_EQ(f->op_index, 2u);
+}
+
+TEST(RunnerDirectReclaim, MlockFaultsWithDirectReclaim) {
+  const std::string trace = std::string(memory_full_of_file_pages) + "mmap 1 0x10 1 anon private rw\nmlock 1 0x10 1\n";
+  const auto f = finding_when_reclaim_gives_up(2, trace);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->kind, "reclaim");
+  EXPECT_EQ(f->op_index, 2u);
+}
+
+// The pages an op has just faulted in are the most recently used there are: direct
+// reclaim later in the same op passes them over, so a populate larger than memory
+// stops short without a finding.
+TEST(RunnerDirectReclaim, PagesTheOpFaultedIn_AreNotReclaimedByTheSameOp) {
+  ops::Limits limits = small_world();
+  limits.frames = 2;
+  const auto ops = ops::parse_trace("mmap 1 0x10 4 anon private rw populate\nwrite 1 0x13 5\n").ops();
+  const auto result = check::run_sequence(limits, ops, {});
+  EXPECT_FALSE(result.finding) << check::finding_trace(*result.finding, limits);
+}
+
+}  // namespace
