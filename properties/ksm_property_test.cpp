@@ -42,17 +42,10 @@ const std::vector<Op>& prologue() {
   return ops;
 }
 
-std::vector<Op> with_prologue(std::vector<Op> random_part) {
-  std::vector<Op> all = prologue();
-  all.insert(all.end(), random_part.begin(), random_part.end());
-  return all;
-}
-
+// The prologue, then up to 120 ops of the KSM-heavy mix, chosen knowing the prologue's
+// processes and ranges.
 rc::Gen<std::vector<Op>> ksm_ops(const Limits& l) {
-  return rc::gen::map(rc::gen::container<std::vector<Op>>(gen::ksm_heavy_op(l)), [](std::vector<Op> v) {
-    if (v.size() > 120) v.resize(120);
-    return with_prologue(std::move(v));
-  });
+  return gen::chosen_ops(l, ksm_mix(), rc::gen::inRange<size_t>(0, 121), prologue());
 }
 
 }  // namespace
@@ -72,7 +65,7 @@ TEST(KsmProperty, KsmHeavySequencesMergePagesInMostSequences) {
   int merged = 0;
   rc::Random random(20261201);
   for (int i = 0; i < sequences; ++i) {
-    const auto ops = with_prologue(rc::gen::container<std::vector<Op>>(60, gen::ksm_heavy_op(limits))(random.split(), 60).value());
+    const auto ops = gen::chosen_ops(limits, ksm_mix(), rc::gen::just<size_t>(60), prologue())(random.split(), 60).value();
     check::Runner runner(limits);
     for (const Op& op : ops)
       if (!runner.supports(op) || runner.step(op)) break;

@@ -115,57 +115,37 @@ rc::Gen<std::vector<Op>> ops(const Limits& l) {
                       });
 }
 
-rc::Gen<Op> ksm_heavy_op(const Limits& l) {
-  // By value: RapidCheck runs these again while shrinking, after the caller's limits are gone.
-  auto pid = [l] { return *rc::gen::inRange<Pid>(1, l.max_processes + 1); };
-  auto vpn = [l] { return *rc::gen::inRange<Vpn>(0, l.address_space); };
-  auto pages = [] { return *rc::gen::inRange<uint64_t>(1, 9); };
-  auto value = [] { return *rc::gen::inRange<uint64_t>(0, 4); };  // few values: pages meet equals
-  auto kind = [](int weight, auto build) {
-    return std::pair<uint32_t, rc::Gen<Op>>(
-        weight, rc::gen::map(rc::gen::exec(std::move(build)), [](auto o) { return Op(o); }));
-  };
-  // clang-format off
-  return rc::gen::weightedOneOf<Op>({
-      kind(4, [=] {
-        Mmap m;
-        m.pid = pid();
-        m.vpn = vpn();
-        m.pages = pages();
-        if (*rc::gen::inRange(0, 4) == 0) { m.backing = Backing::file; m.pgoff = *rc::gen::inRange<uint64_t>(0, 8); }
-        m.populate = *rc::gen::inRange(0, 3) == 0;
-        return m;
-      }),
-      kind(5, [=] { return Madvise{pid(), vpn(), pages() * 2, Advice::mergeable}; }),
-      kind(2, [=] { return Madvise{pid(), vpn(), pages(), *rc::gen::element(Advice::unmergeable, Advice::dontneed,
-                                                                             Advice::pageout, Advice::free,
-                                                                             Advice::wipeonfork, Advice::dontfork)}; }),
-      kind(12, [=] { return Write{pid(), vpn(), value()}; }),
-      kind(3, [=] { return Read{pid(), vpn()}; }),
-      kind(3, [=] { return Fork{pid()}; }),
-      kind(1, [=] { return Exit{pid()}; }),
-      kind(5, [=] { return Ksm{}; }),
-      kind(2, [=] { return Reclaim{*rc::gen::inRange<uint64_t>(1, 9)}; }),
-      kind(2, [=] { return Migrate{pid(), vpn()}; }),
-      kind(2, [=] { return Munmap{pid(), vpn(), pages()}; }),
-      kind(2, [=] {
-        Mremap m;
-        m.pid = pid();
-        m.vpn = vpn();
-        m.old_pages = pages();
-        m.new_pages = pages();
-        if (*rc::gen::arbitrary<bool>()) m.to = vpn();
-        m.dontunmap = *rc::gen::inRange(0, 4) == 0;
-        return m;
-      }),
-      kind(1, [=] { return Mprotect{pid(), vpn(), pages(), *rc::gen::element(prot_read, Prot(prot_read | prot_write))}; }),
-      kind(1, [=] { return Mlock{pid(), vpn(), pages()}; }),
-      kind(1, [=] { return Munlock{pid(), vpn(), pages()}; }),
-      kind(1, [=] { return Pin{pid(), vpn(), *rc::gen::arbitrary<bool>()}; }),
-      kind(1, [=] { return Unpin{*rc::gen::inRange<PinId>(1, 8)}; }),
-      kind(1, [=] { return Fwrite{0, *rc::gen::inRange<uint64_t>(0, 8), value()}; }),
+namespace {
+
+// Every byte value at any size: RapidCheck scales inRange down with the size, which
+// would leave the kinds at the end of the table (ksm, split) out of small cases.
+class RapidCheckChoices : public ChoiceSource {
+ public:
+  uint8_t byte() override { return uint8_t(*rc::gen::resize(rc::kNominalSize, rc::gen::inRange<unsigned>(0, 256))); }
+};
+
+}  // namespace
+
+rc::Gen<Op> chosen_op(const OpChooser& chooser) {
+  return rc::gen::exec([chooser] {
+    RapidCheckChoices choices;
+    return chooser.choose(choices);
   });
-  // clang-format on
+}
+
+rc::Gen<std::vector<Op>> chosen_ops(const Limits& l, const OpMix& mix, rc::Gen<size_t> count,
+                                    std::vector<Op> before) {
+  return rc::gen::exec([l, &mix, count, before] {
+    OpChooser chooser(l, mix);
+    std::vector<Op> ops = before;
+    for (const Op& op : before) chooser.note(op);
+    RapidCheckChoices choices;
+    for (size_t n = *count; n > 0; --n) {
+      ops.push_back(chooser.choose(choices));
+      chooser.note(ops.back());
+    }
+    return ops;
+  });
 }
 
 rc::Gen<Limits> limits() {

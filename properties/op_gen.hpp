@@ -16,6 +16,7 @@
 
 #include "ops/limits.hpp"
 #include "ops/op.hpp"
+#include "ops/op_chooser.hpp"
 #include "ops/trace.hpp"
 
 namespace ops {
@@ -37,9 +38,15 @@ rc::Gen<Op> op(const Limits& l);
 rc::Gen<std::vector<Op>> ops(const Limits& l);
 // Limits that pass validate_limits, small enough to keep runs fast.
 rc::Gen<Limits> limits();
-// One op of a KSM-heavy mix for a small world (ksm_property_test.cpp): mergeable
-// advice, a few equal values and `ksm` often, with everything that meets KSM pages.
-rc::Gen<Op> ksm_heavy_op(const Limits& l);
+
+// Through the one biased op chooser (ops/op_chooser.hpp), RapidCheck's draws standing
+// in for fuzz bytes (each shrinks toward 0: the first kind, the first live pid, range
+// or pin): the next op after what `chooser` has noted.
+rc::Gen<Op> chosen_op(const OpChooser& chooser);
+// `before`, then `count` ops chosen one after another by a chooser of `mix` that has
+// noted everything before them.
+rc::Gen<std::vector<Op>> chosen_ops(const Limits& l, const OpMix& mix, rc::Gen<size_t> count,
+                                    std::vector<Op> before = {});
 
 }  // namespace ops::gen
 

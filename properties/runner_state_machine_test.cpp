@@ -1,9 +1,11 @@
 // The main property as RapidCheck's users know it: a state machine (rc::state) whose
-// commands are ops. The RapidCheck model is the reference model itself plus the set of
-// live pids; a command's precondition reads it (the op's process is alive and the
-// implementation supports the op); running a command steps the differential Runner,
-// and any finding fails the case. RapidCheck then shrinks the command sequence itself,
-// dropping commands whose preconditions no longer hold.
+// commands are ops, drawn by the same biased op chooser the fuzzers use (so that they
+// land on live pids and mapped ranges). The RapidCheck model is the reference model
+// itself, the set of live pids and the chooser's shadow; a command's precondition reads
+// it (the op's process is alive and the implementation supports the op); running a
+// command steps the differential Runner, and any finding fails the case. RapidCheck then
+// shrinks the command sequence itself, dropping commands whose preconditions no longer
+// hold.
 
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
@@ -21,9 +23,15 @@
 
 namespace {
 
+const ops::Limits& world() {
+  static const ops::Limits limits = ops::campaign_limits();
+  return limits;
+}
+
 struct MachineModel {
-  model::System system;
+  model::System system{world()};
   std::set<ops::Pid> alive{1};
+  ops::OpChooser chooser{world()};
 };
 
 ops::Pid pid_of(const ops::Op& op) {
@@ -33,30 +41,18 @@ ops::Pid pid_of(const ops::Op& op) {
   }, op);
 }
 
-void set_pid(ops::Op& op, ops::Pid pid) {
-  std::visit([&](auto& o) {
-    if constexpr (requires { o.pid; }) o.pid = pid;
-  }, op);
-}
-
-const ops::Limits& world() {
-  static const ops::Limits limits = ops::campaign_limits();
-  return limits;
-}
-
-// One op, drawn for the state the model is in: its process is one of the live ones.
+// One op, chosen for what the ops so far have made.
 struct OpCommand : rc::state::Command<MachineModel, check::Runner> {
   ops::Op op;
 
-  explicit OpCommand(const MachineModel& m) : op(*ops::gen::op(world())) {
-    if (pid_of(op) != 0) set_pid(op, *rc::gen::elementOf(m.alive));
-  }
+  explicit OpCommand(const MachineModel& m) : op(*ops::gen::chosen_op(m.chooser)) {}
 
   void checkPreconditions(const MachineModel& m) const override {
     RC_PRE(pid_of(op) == 0 || m.alive.count(pid_of(op)) == 1);
   }
 
   void apply(MachineModel& m) const override {
+    m.chooser.note(op);
     const ops::Result r = m.system.apply(op);
     if (std::holds_alternative<ops::Fork>(op) && r.kind == ops::Result::Kind::value) m.alive.insert(ops::Pid(r.value));
     if (std::holds_alternative<ops::Exit>(op) && r.kind == ops::Result::Kind::ok) m.alive.erase(pid_of(op));
@@ -72,7 +68,7 @@ struct OpCommand : rc::state::Command<MachineModel, check::Runner> {
 
 RC_GTEST_PROP(RunnerStateMachine, AnySequenceOfOps_LeavesBothSidesAgreeing, ()) {
   check::Runner runner(world(), {});
-  rc::state::check(MachineModel{model::System(world()), {1}}, runner, rc::state::gen::execOneOfWithArgs<OpCommand>());
+  rc::state::check(MachineModel{}, runner, rc::state::gen::execOneOfWithArgs<OpCommand>());
   if (auto finding = runner.finish()) RC_FAIL(check::finding_text(*finding, ""));
 }
 
@@ -87,7 +83,7 @@ TEST(RunnerStateMachine, WithAZooBugOn_FailsAndShrinks) {
   const auto result = rc::detail::checkTestable(
       [&] {
         check::Runner runner(world(), check::RunnerOptions{bugs});
-        rc::state::check(MachineModel{model::System(world()), {1}}, runner,
+        rc::state::check(MachineModel{}, runner,
                          rc::state::gen::execOneOfWithArgs<OpCommand>());
         if (auto finding = runner.finish()) RC_FAIL(check::finding_text(*finding, ""));
       },
