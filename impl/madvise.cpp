@@ -150,6 +150,9 @@ void madvise_cold_or_pageout(Kernel& k, Vma* vma, Vpn start, Vpn end, bool pageo
 
 Result advise_vma(Kernel& k, Vma* vma, Vpn start, Vpn end, Advice advice) {
   if (auto flags = flag_change(vma, advice)) {
+    // ksm_madvise: the first VMA that becomes VM_MERGEABLE puts the mm on KSM's list
+    // (__ksm_enter, at its tail), so the list is in the order the mms first merged.
+    if ((*flags & VM_MERGEABLE) && !(vma->flags & VM_MERGEABLE)) ksm_enter(k, vma->mm);
     vma_modify_flags(k, vma, start, end, *flags);
     return Result::ok();
   }
@@ -190,7 +193,6 @@ Result do_madvise(Kernel& k, MmStruct* mm, const ops::Madvise& op) {
     if (Result r = advise_vma(k, vma, v, stop, op.advice); r.kind != Result::Kind::ok) return r;
     v = stop;
   }
-  if (op.advice == Advice::mergeable) ksm_enter(k, mm);  // __ksm_enter: KSM scans this mm from now on
   return hole ? Result::fail(Errno::enomem) : Result::ok();
 }
 

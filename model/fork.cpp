@@ -72,11 +72,13 @@ Result do_fork(State& s, const ops::Fork& op) {
     if (page.attrs.anon_vma && page.pte) c.pte = copy_pte(s, op.pid, vpn, *page.pte);
   }
   s.procs[*child_pid] = std::move(child);
+  if (std::count(s.ksm_scan_order.begin(), s.ksm_scan_order.end(), op.pid)) ksm_enter(s, *child_pid);  // ksm_fork
   return Result::of(*child_pid);
 }
 
 Result do_exit(State& s, const ops::Exit& op) {
   if (!s.procs.erase(op.pid)) return Result::fail(Errno::esrch);
+  std::erase(s.ksm_scan_order, op.pid);  // ksm_exit
   return Result::ok();
 }
 

@@ -2,6 +2,7 @@
 // a given value on one read-only KSM frame. split breaks a large folio into small
 // ones; collapse (MADV_COLLAPSE) builds a PMD-mapped large folio from a range.
 
+#include <algorithm>
 #include <map>
 
 #include "model/state.hpp"
@@ -82,7 +83,7 @@ Result collapse_one(State& s, Pid pid, Vpn base) {
 }  // namespace
 
 // The large folio KSM splits next, if any. A page merges when the scan (processes in
-// order, pages by address; KSM pages first) meets it after an equal one; merging
+// KSM's scan order, pages by address; KSM pages first) meets it after an equal one; merging
 // splits the large folio of the page met second, then of the first
 // (try_to_merge_one_page). A split maps the folio's zero-filled pages to the zero
 // page, which may leave a later page with nothing equal to merge with, so its folio is
@@ -91,8 +92,8 @@ std::optional<FrameId> next_ksm_split(const State& s) {
   std::map<uint64_t, FrameId> first;
   for (const auto& [id, f] : s.frames)
     if (f.kind == FrameKind::ksm && !mappers(s, id).empty()) first.try_emplace(f.value, id);
-  for (const auto& [pid, proc] : s.procs)
-    for (const auto& [vpn, page] : proc.pages) {
+  for (Pid pid : s.ksm_scan_order)
+    for (const auto& [vpn, page] : s.procs.at(pid).pages) {
       if (!page.pte || page.pte->kind != Pte::Kind::present || !ksm_eligible(s, page.pte->frame)) continue;
       const FrameId id = page.pte->frame;
       const auto [it, fresh] = first.try_emplace(s.frames.at(id).value, id);
@@ -101,6 +102,11 @@ std::optional<FrameId> next_ksm_split(const State& s) {
       if (s.frames.at(it->second).folio) return it->second;
     }
   return std::nullopt;
+}
+
+void ksm_enter(State& s, Pid pid) {
+  if (std::find(s.ksm_scan_order.begin(), s.ksm_scan_order.end(), pid) == s.ksm_scan_order.end())
+    s.ksm_scan_order.push_back(pid);
 }
 
 Result do_ksm(State& s) {

@@ -3,6 +3,8 @@
 // the advice (earlier VMAs keep their changes), and reports a hole in the range as
 // ENOMEM only after doing the rest.
 
+#include <span>
+
 #include "model/state.hpp"
 
 namespace model {
@@ -100,6 +102,15 @@ Result act(State& s, Pid pid, const Extent& piece, Advice advice) {
   }
 }
 
+bool becomes_mergeable(const Process& proc, std::span<const Extent> pieces) {
+  for (const Extent& piece : pieces)
+    for (Vpn v = piece.start; v < piece.end; ++v) {
+      const Attrs& a = proc.pages.at(v).attrs;
+      if (!a.mergeable && !a.shared) return true;
+    }
+  return false;
+}
+
 Result apply_flags(State& s, Pid pid, Vpn start, Vpn end, Advice advice) {
   auto todo = pieces(s.procs.at(pid), start, end);
   size_t accepted = 0;
@@ -107,6 +118,8 @@ Result apply_flags(State& s, Pid pid, Vpn start, Vpn end, Advice advice) {
     ++accepted;
   for (size_t i = 0; i < accepted; ++i)
     if (act(s, pid, todo[i], advice).kind != Result::Kind::ok) return Result::fail(Errno::eagain);
+  if (advice == Advice::mergeable && becomes_mergeable(s.procs.at(pid), std::span(todo).first(accepted)))
+    ksm_enter(s, pid);
   Process next = s.procs.at(pid);
   for (size_t i = 0; i < accepted; ++i)
     modify_range(s, next, todo[i].start, todo[i].end, [&](Attrs& a) { set_flag(a, advice); });

@@ -118,6 +118,9 @@ struct State {
   std::map<unsigned, Shmem> shmem;
   FlatMap<SlotId, uint64_t> slots;  // swap slot -> value written there
   std::set<SlotId> ksm_slots;        // slots a KSM frame was swapped out to
+  // KSM scans processes in the order they first had a mergeable VMA (a fork child right
+  // after, at the end then): the kernel's mm list, appended to by __ksm_enter.
+  std::vector<Pid> ksm_scan_order;
   std::map<ops::PinId, PinRecord> pins;
 
   FrameId next_frame = 1;
@@ -264,6 +267,8 @@ std::optional<ops::FrameRef> reclaim_candidate(const State& s, std::optional<ops
 ops::Result pageout_range(State& s, Pid pid, Vpn start, Vpn end);
 ops::Result do_migrate(State& s, const ops::Migrate& op);
 ops::Result do_ksm(State& s);
+// Puts the process at the end of KSM's scan order, unless it is there already.
+void ksm_enter(State& s, Pid pid);
 ops::Result unmerge_range(State& s, Pid pid, Vpn start, Vpn end);
 ops::Result do_split(State& s, const ops::Split& op);
 ops::Result collapse_range(State& s, Pid pid, Vpn start, Vpn end);
