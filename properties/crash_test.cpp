@@ -173,6 +173,34 @@ read 1 0x100
   }
 }
 
+// Shrinking an ordinary finding may try a candidate that crashes: here dropping the
+// first half (the guard fork, which uses up the two processes) lets the second `fork 1`
+// share the page, and the COW of it meets the planted null dereference. That candidate
+// is simply not the same finding; the shrinker goes on to the short trace.
+TEST(CrashShrink, ACandidateThatCrashesWhileShrinkingAnOrdinaryFinding_IsRejectedNotFatal) {
+  ops::Limits limits;
+  limits.max_processes = 2;
+  const auto ops = ops::parse_trace(R"(fork 1
+read 1 0x0
+read 1 0x1
+read 1 0x2
+read 1 0x3
+mmap 1 0x100 1 anon private rw
+write 1 0x100 7
+fork 1
+write 1 0x100 9
+reclaim 1
+)")
+                       .ops();
+  check::ShrinkOptions options;
+  options.bugs = null_dereference();
+  options.bugs.reclaim_gives_up = true;
+  const check::ShrinkResult shrunk = check::shrink(limits, ops, options);
+  ASSERT_FALSE(shrunk.error) << *shrunk.error;
+  EXPECT_EQ(shrunk.finding.kind, "reclaim");
+  EXPECT_LE(shrunk.ops.size(), 3u) << check::finding_trace(shrunk.finding, limits);
+}
+
 // The whole way, as a user meets it: `rmapcheck run` with the planted null dereference
 // survives it, writes the finding's trace with its seed, and `rmapcheck replay` of that
 // trace reports the same crash and fails.
