@@ -83,12 +83,17 @@ bool page_mapped_locked(Kernel& k, Folio* folio, pfn_t pfn) {
 }
 
 // The page of a large folio that LRU reclaim takes: the first one mapped (so a fact can
-// name it) and not locked.
+// name it), unless a page of the folio is mapped in a VM_LOCKED VMA: try_to_unmap of
+// the folio would give up there (a PTE-mapped folio only partly locked may still sit on
+// an evictable list).
 std::optional<pfn_t> reclaimable_page(Kernel& k, Folio* folio) {
-  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn)
-    if (page_mapcount(k.page(pfn)) > 0 && (k.bugs.reclaim_ignores_mlock || !page_mapped_locked(k, folio, pfn)))
-      return pfn;
-  return std::nullopt;
+  std::optional<pfn_t> first_mapped;
+  for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn) {
+    if (page_mapcount(k.page(pfn)) == 0) continue;
+    if (!k.bugs.reclaim_ignores_mlock && page_mapped_locked(k, folio, pfn)) return std::nullopt;
+    if (!first_mapped) first_mapped = pfn;
+  }
+  return first_mapped;
 }
 
 void swap_out_anon(Kernel& k, Folio* folio) {

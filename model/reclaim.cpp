@@ -44,7 +44,9 @@ bool needs_slot(const Frame& f) {
 
 std::optional<std::string> illegal(const State& s, FrameId id) {
   if (folio_pinned(s, id)) return "the frame is pinned";
-  if (frame_mlocked(s, id)) return "the frame is mlocked";
+  // LRU reclaim unmaps a large folio as a whole, and try_to_unmap gives up at a mapping
+  // in a VM_LOCKED VMA: a folio any page of which is mlocked keeps all its pages.
+  if (folio_mlocked(s, id)) return "the frame's folio is mlocked";
   if (needs_slot(s.frames.at(id)) && s.slots.size() >= s.limits.swap_slots) return "no swap slot is free";
   return std::nullopt;
 }

@@ -111,6 +111,12 @@ bool frame_mlocked(const State& s, FrameId frame) {
   return false;
 }
 
+bool folio_mlocked(const State& s, FrameId frame) {
+  for (FrameId member : folio_frames(s, frame))
+    if (frame_mlocked(s, member)) return true;
+  return false;
+}
+
 std::vector<Extent> extents(const Process& proc) {
   std::vector<Extent> out;
   const Page* prev = nullptr;

@@ -179,6 +179,8 @@ bool frame_pinned(const State& s, FrameId frame);
 bool folio_pinned(const State& s, FrameId frame);
 std::vector<FrameId> folio_frames(const State& s, FrameId frame);
 bool frame_mlocked(const State& s, FrameId frame);
+// Whether any page of the frame's folio is mapped in a VM_LOCKED VMA.
+bool folio_mlocked(const State& s, FrameId frame);
 std::vector<Extent> extents(const Process& proc);
 std::optional<Extent> extent_at(const Process& proc, Vpn vpn);
 // Whether an address space stays within the VMA count and size limits.
