@@ -93,7 +93,8 @@ void split_folio(State& s, FrameId frame) {
 // RMP_USE_SHARED_ZEROPAGE), except in a locked VMA or when the folio was mlocked; the
 // page itself is then freed. `members` are the pages the split made.
 void map_unused_to_zeropage(State& s, const std::vector<FrameId>& members) {
-  if (members.empty() || folio_mlocked(s, members.front())) return;
+  const bool mlocked = std::any_of(members.begin(), members.end(), [&](FrameId id) { return frame_mlocked(s, id); });
+  if (mlocked) return;
   for (FrameId id : members) {
     const Frame& f = s.frames.at(id);
     if (f.kind != ops::FrameKind::anon || f.value != 0) continue;
