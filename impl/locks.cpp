@@ -1,6 +1,7 @@
 #include "impl/locks.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -28,15 +29,49 @@ void LockTracker::violation(std::string what) {
   if (violations_.empty() || violations_.back() != what) violations_.push_back(std::move(what));
 }
 
+void LockTracker::set_hook(LockHook* hook) {
+  if (!idle()) throw std::logic_error("LockTracker: a lock hook changes while locks are held");
+  hook_ = hook;
+}
+
+std::vector<LockTracker::Held>& LockTracker::mine() {
+  const size_t t = hook_ ? hook_->thread() : 0;
+  if (t >= held_.size()) held_.resize(t + 1);
+  return held_[t];
+}
+
+const std::vector<LockTracker::Held>& LockTracker::mine() const {
+  static const std::vector<Held> none;
+  const size_t t = hook_ ? hook_->thread() : 0;
+  return t < held_.size() ? held_[t] : none;
+}
+
+bool LockTracker::idle() const { return held() == 0; }
+
+size_t LockTracker::held() const {
+  size_t n = 0;
+  for (const auto& per_thread : held_) n += per_thread.size();
+  return n;
+}
+
+bool LockTracker::compatible(const Lock& lock, LockMode mode) {
+  return !lock.writer && (mode == LockMode::read || lock.readers == 0);
+}
+
+void LockTracker::take(Lock& lock, LockMode mode) {
+  if (mode == LockMode::write) lock.writer = true;
+  else ++lock.readers;
+}
+
 void LockTracker::assert_held(const Lock& lock, LockMode mode, std::string_view where) {
-  for (const Held& h : held_)
+  for (const Held& h : mine())
     if (h.lock == &lock && (mode == LockMode::read || h.mode == LockMode::write)) return;
   violation(fmt::format("lockdep_assert_held: {} not held{} in {}", lock_class_name(lock.cls),
                         mode == LockMode::write ? " for writing" : "", where));
 }
 
-void LockTracker::acquire(Lock& lock, LockMode mode) {
-  for (const Held& h : held_) {
+void LockTracker::check_order(const Lock& lock) {
+  for (const Held& h : mine()) {
     if (h.lock == &lock) {
       violation(fmt::format("{} acquired twice", lock_class_name(lock.cls)));
     } else if (h.lock->cls > lock.cls || (h.lock->cls == lock.cls && !may_nest_same_class(lock.cls))) {
@@ -44,22 +79,33 @@ void LockTracker::acquire(Lock& lock, LockMode mode) {
                                         lock_class_name(lock.cls), lock_class_name(h.lock->cls)));
     }
   }
-  if (lock.writer || (mode == LockMode::write && lock.readers))
-    violation(fmt::format("{} taken while already held incompatibly", lock_class_name(lock.cls)));
-  if (mode == LockMode::write) lock.writer = true;
-  else ++lock.readers;
-  held_.push_back({&lock, mode});
+}
+
+void LockTracker::acquire(Lock& lock, LockMode mode) {
+  check_order(lock);
+  if (hook_) {
+    // Another thread of control may hold it: wait for it, as the kernel's lock would.
+    hook_->acquire(lock, mode, [&] { return compatible(lock, mode); }, [&] { take(lock, mode); });
+  } else {
+    if (!compatible(lock, mode))
+      violation(fmt::format("{} taken while already held incompatibly", lock_class_name(lock.cls)));
+    take(lock, mode);
+  }
+  mine().push_back({&lock, mode});
 }
 
 void LockTracker::release(Lock& lock) {
-  auto it = std::find_if(held_.rbegin(), held_.rend(), [&](const Held& h) { return h.lock == &lock; });
-  if (it == held_.rend()) {
+  auto held_here = [&](const Held& h) { return h.lock == &lock; };
+  if (hook_ && std::any_of(mine().begin(), mine().end(), held_here)) hook_->release(lock);
+  std::vector<Held>& held = mine();
+  auto it = std::find_if(held.rbegin(), held.rend(), held_here);
+  if (it == held.rend()) {
     violation(fmt::format("{} released but not held", lock_class_name(lock.cls)));
     return;
   }
   if (it->mode == LockMode::write) lock.writer = false;
   else --lock.readers;
-  held_.erase(std::next(it).base());
+  held.erase(std::next(it).base());
 }
 
 }  // namespace impl

@@ -1,7 +1,10 @@
 #pragma once
-// Locks are explicit objects. Every acquire and release goes through one hook, the
-// LockTracker, which checks the nesting order below in sequential runs and is where
-// an interleaving scheduler will later switch threads. Where the kernel says a lock
+// Locks are explicit objects. Every acquire and release goes through one place, the
+// LockTracker, which checks the nesting order below. With a LockHook (an interleaving
+// scheduler, interleave/) each acquire and release is also a scheduling point, an
+// acquire that finds the lock held incompatibly waits for it, and each thread of
+// control has its own held locks; without one (sequential runs) such an acquire is a
+// violation. Where the kernel says a lock
 // must be held (lockdep_assert_held) the code says so too, through assert_held().
 // What the rmap locks guard, and so where it is asserted:
 //   i_mmap_rwsem (write)       changes of a file's i_mmap interval tree;
@@ -21,6 +24,8 @@
 // child's mmap_lock in fork, two page table locks in fork and mremap.
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,8 +45,24 @@ struct Lock {
   bool writer = false;
 };
 
+// What a concurrent run plugs into the LockTracker.
+class LockHook {
+ public:
+  virtual ~LockHook() = default;
+  // The thread of control running now: 0 .. threads-1.
+  virtual unsigned thread() const = 0;
+  // A scheduling point; then waits while `free()` is false; then `take()`, with no
+  // switch between the last check and the take.
+  virtual void acquire(const Lock& lock, LockMode mode, const std::function<bool()>& free,
+                       const std::function<void()>& take) = 0;
+  // A scheduling point just before the lock is released.
+  virtual void release(const Lock& lock) = 0;
+};
+
 class LockTracker {
  public:
+  // With a hook, from now on (none: sequential again). Only while no lock is held.
+  void set_hook(LockHook* hook);
   void acquire(Lock& lock, LockMode mode);
   void release(Lock& lock);
   // lockdep_assert_held: `lock` must be held here, in write mode when `mode` says so;
@@ -49,15 +70,24 @@ class LockTracker {
   void assert_held(const Lock& lock, LockMode mode, std::string_view where);
   // Ordering, state or assertion errors seen so far (empty when all is well).
   const std::vector<std::string>& violations() const { return violations_; }
-  bool idle() const { return held_.empty(); }
-  size_t held() const { return held_.size(); }
+  bool idle() const;
+  size_t held() const;
 
  private:
   struct Held {
     Lock* lock;
     LockMode mode;
   };
-  std::vector<Held> held_;
+  // The locks the running thread of control holds.
+  std::vector<Held>& mine();
+  const std::vector<Held>& mine() const;
+  void check_order(const Lock& lock);
+  static bool compatible(const Lock& lock, LockMode mode);
+  static void take(Lock& lock, LockMode mode);
+  LockHook* hook_ = nullptr;
+  // Per thread of control; a deque, so that one thread's list stays where it is when a
+  // thread with a higher number first takes a lock.
+  std::deque<std::vector<Held>> held_ = std::deque<std::vector<Held>>(1);
   void violation(std::string what);
   std::vector<std::string> violations_;
 };
