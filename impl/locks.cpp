@@ -95,14 +95,15 @@ void LockTracker::acquire(Lock& lock, LockMode mode) {
 }
 
 void LockTracker::release(Lock& lock) {
-  auto held_here = [&](const Held& h) { return h.lock == &lock; };
-  if (hook_ && std::any_of(mine().begin(), mine().end(), held_here)) hook_->release(lock);
   std::vector<Held>& held = mine();
-  auto it = std::find_if(held.rbegin(), held.rend(), held_here);
+  auto it = std::find_if(held.rbegin(), held.rend(), [&](const Held& h) { return h.lock == &lock; });
   if (it == held.rend()) {
     violation(fmt::format("{} released but not held", lock_class_name(lock.cls)));
     return;
   }
+  // Other threads may run here; this thread's list stays where it is (held_ is a deque)
+  // and only this thread changes it.
+  if (hook_) hook_->release(lock);
   if (it->mode == LockMode::write) lock.writer = false;
   else --lock.readers;
   held.erase(std::next(it).base());

@@ -4,8 +4,8 @@
 // scheduler, interleave/) each acquire and release is also a scheduling point, an
 // acquire that finds the lock held incompatibly waits for it, and each thread of
 // control has its own held locks; without one (sequential runs) such an acquire is a
-// violation. Where the kernel says a lock
-// must be held (lockdep_assert_held) the code says so too, through assert_held().
+// violation. Where the kernel says a lock must be held (lockdep_assert_held) the code
+// says so too, through assert_held().
 // What the rmap locks guard, and so where it is asserted:
 //   i_mmap_rwsem (write)       changes of a file's i_mmap interval tree;
 //   anon_vma->root->rwsem      changes of an anon_vma's interval tree of chains;

@@ -238,21 +238,34 @@ uint64_t shrink_node(Kernel& k, uint64_t nr) {
   return done;
 }
 
+namespace {
+
+// One pass of direct reclaim over the LRU lists, oldest first, for up to `nr` frames;
+// what the current op has used is left alone.
+uint64_t direct_reclaim_pass(Kernel& k, uint64_t nr) {
+  uint64_t done = 0;
+  for (LruList l : {LruList::inactive_anon, LruList::inactive_file, LruList::active_anon, LruList::active_file}) {
+    for (Folio* folio : lru_folios_oldest_first(k, l)) {
+      if (done >= nr) return done;
+      if (folio->freed || folio->lru != l || folio->touched == k.op_seq) continue;
+      done += reclaim_folio(k, folio, true);
+    }
+  }
+  return done;
+}
+
+}  // namespace
+
 uint64_t try_to_free_pages(Kernel& k, uint64_t nr) {
   if (k.bugs.reclaim_gives_up) return 0;
-  uint64_t done = 0;
   // Pass after pass until enough is free or a pass frees nothing: reclaiming a page of a
   // large folio splits it, and its other pages are new folios that this pass's list does
   // not hold (shrink_folio_list keeps them on the list it works through).
-  for (uint64_t before = nr + 1; done < nr && done != before;) {
-    before = done;
-    for (LruList l : {LruList::inactive_anon, LruList::inactive_file, LruList::active_anon, LruList::active_file}) {
-      for (Folio* folio : lru_folios_oldest_first(k, l)) {
-        if (done >= nr) return done;
-        if (folio->freed || folio->lru != l || folio->touched == k.op_seq) continue;
-        done += reclaim_folio(k, folio, true);
-      }
-    }
+  uint64_t done = 0;
+  while (done < nr) {
+    const uint64_t pass = direct_reclaim_pass(k, nr - done);
+    if (pass == 0) break;
+    done += pass;
   }
   return done;
 }

@@ -83,8 +83,8 @@ Result collapse_one(State& s, Pid pid, Vpn base) {
 }  // namespace
 
 // The large folio KSM splits next, if any. A page merges when the scan (processes in
-// KSM's scan order, pages by address; KSM pages first) meets it after an equal one; merging
-// splits the large folio of the page met second, then of the first
+// KSM's scan order, pages by address; KSM pages first) meets it after an equal one;
+// merging splits the large folio of the page met second, then of the first
 // (try_to_merge_one_page). A split maps the folio's zero-filled pages to the zero
 // page, which may leave a later page with nothing equal to merge with, so its folio is
 // never split: one split at a time, in scan order.

@@ -195,10 +195,6 @@ std::optional<FrameRef> ref_of(const State& s, FrameId id) {
   return std::nullopt;
 }
 
-}  // namespace
-
-namespace {
-
 // Whether reclaim passes the folio of `id` over: the fault at `held` holds it (a large
 // folio cannot be split for reclaim while the fault path has a reference on it), or,
 // for direct reclaim, the op used a page of it.

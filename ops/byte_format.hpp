@@ -49,18 +49,18 @@ constexpr uint8_t kind_byte(unsigned kind) {
   return uint8_t(std::accumulate(kind_weights.begin(), kind_weights.begin() + kind, 0));
 }
 
-// The kind a kind byte selects, by table lookup.
-inline constexpr auto kinds_by_byte = [] {
+// The kind each of the 256 kind bytes selects, for weights (summing to 256) in variant
+// order: the first weights[0] bytes the first kind, and so on.
+constexpr std::array<uint8_t, 256> kinds_by_weight(const std::array<uint16_t, op_kind_count>& weights) {
   std::array<uint8_t, 256> table{};
-  unsigned kind = 0;
-  for (unsigned b = 0; b < 256; ++b) {
-    while (kind + 1 < op_kind_count && b >= kind_byte(kind + 1)) ++kind;
-    table[b] = uint8_t(kind);
-  }
+  size_t b = 0;
+  for (unsigned kind = 0; kind < op_kind_count; ++kind)
+    for (unsigned i = 0; i < weights[kind] && b < table.size(); ++i) table[b++] = uint8_t(kind);
   return table;
-}();
+}
 
-constexpr unsigned kind_of_byte(uint8_t b) { return kinds_by_byte[b]; }
+// The kind a kind byte selects, by table lookup.
+inline constexpr auto kinds_by_byte = kinds_by_weight(kind_weights);
 
 // mmap flags byte: bit 0 file, bit 1 shared, bits 2-3 both set populate, bits 4-5 both
 // set locked (so populate and locked each come up a quarter of the time).

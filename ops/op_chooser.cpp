@@ -25,19 +25,6 @@ uint64_t ChoiceSource::varint() {
   return v;
 }
 
-namespace {
-
-// The kind byte table of `weights` (summing to 256), kinds in variant order.
-std::array<uint8_t, 256> kinds_by_weight(const std::array<uint16_t, op_kind_count>& weights) {
-  std::array<uint8_t, 256> table{};
-  size_t b = 0;
-  for (unsigned kind = 0; kind < op_kind_count; ++kind)
-    for (unsigned i = 0; i < weights[kind] && b < table.size(); ++i) table[b++] = uint8_t(kind);
-  return table;
-}
-
-}  // namespace
-
 const OpMix& campaign_mix() {
   // hugepage four times, collapse twice, mergeable six times: huge pages need the advice
   // before the faults that make them, and KSM needs mergeable VMAs with pages in them.
@@ -54,7 +41,7 @@ const OpMix& campaign_mix() {
 
 const OpMix& ksm_mix() {
   static const OpMix mix{
-      kinds_by_weight({
+      bytes::kinds_by_weight({
           12,  // fork
           4,   // exit
           16,  // mmap

@@ -53,6 +53,17 @@ struct Counter {
     if (value != 2) finding = fmt::format("lost update: the counter is {}", value);
     return Outcome{std::move(e), finding};
   }
+
+  // The schedules of `how` from `seed`, all of the budget or (stop_at_finding) up to the
+  // first lost update; `each` sees every outcome.
+  ExploreStats explore_with(const char* how, uint64_t seed, size_t budget, bool locked, bool stop_at_finding,
+                            const std::function<void(const Outcome&)>& each = {}) {
+    return explore(*parse_explorer(how), seed, budget, [&](Strategy& s) {
+      Outcome o = run(s, locked);
+      if (each) each(o);
+      return o;
+    }, stop_at_finding);
+  }
 };
 
 TEST(InterleaveScheduler, TheSameScheduleGivesTheSameEvents_Always) {
@@ -82,8 +93,7 @@ TEST(InterleaveScheduler, OnlyOneThreadRunsBetweenPoints) {
 
 TEST(InterleaveExplore, DfsRunsEveryInterleavingOfTheCounter_AndFindsTheLostUpdate) {
   Counter c;
-  const ExploreStats stats =
-      explore(*parse_explorer("dfs:10"), 1, 1000, [&](Strategy& s) { return c.run(s, false); }, false);
+  const ExploreStats stats = c.explore_with("dfs:10", 1, 1000, false, false);
   EXPECT_TRUE(stats.exhausted);
   // Two events a thread: the 4!/(2!2!) orders of them, each run once.
   EXPECT_EQ(stats.distinct, 6u);
@@ -96,8 +106,7 @@ TEST(InterleaveExplore, DfsRunsEveryInterleavingOfTheCounter_AndFindsTheLostUpda
 
 TEST(InterleaveExplore, DfsWithoutPreemptions_RunsEachThreadToItsEnd_AndMissesTheRace) {
   Counter c;
-  const ExploreStats stats =
-      explore(*parse_explorer("dfs:0"), 1, 1000, [&](Strategy& s) { return c.run(s, false); }, false);
+  const ExploreStats stats = c.explore_with("dfs:0", 1, 1000, false, false);
   EXPECT_TRUE(stats.exhausted);
   EXPECT_EQ(stats.distinct, 2u);  // T0 then T1, T1 then T0
   EXPECT_FALSE(stats.first_finding);
@@ -105,8 +114,7 @@ TEST(InterleaveExplore, DfsWithoutPreemptions_RunsEachThreadToItsEnd_AndMissesTh
 
 TEST(InterleaveExplore, UnderALock_EveryScheduleCountsToTwo) {
   Counter c;
-  const ExploreStats stats =
-      explore(*parse_explorer("dfs:10"), 1, 10000, [&](Strategy& s) { return c.run(s, true); }, false);
+  const ExploreStats stats = c.explore_with("dfs:10", 1, 10000, true, false);
   EXPECT_TRUE(stats.exhausted);
   EXPECT_FALSE(stats.first_finding);
 }
@@ -114,7 +122,7 @@ TEST(InterleaveExplore, UnderALock_EveryScheduleCountsToTwo) {
 TEST(InterleaveExplore, RandomAndPct2FindTheLostUpdate) {
   for (const char* how : {"random", "pct:2", "pct:3"}) {
     Counter c;
-    const ExploreStats stats = explore(*parse_explorer(how), 3, 200, [&](Strategy& s) { return c.run(s, false); });
+    const ExploreStats stats = c.explore_with(how, 3, 200, false, true);
     EXPECT_TRUE(stats.first_finding) << how;
   }
 }
@@ -123,8 +131,7 @@ TEST(InterleaveExplore, RandomAndPct2FindTheLostUpdate) {
 // depth 2. PCT with depth 1 changes no priority, so each thread runs to its end.
 TEST(InterleaveExplore, Pct1NeverPreempts_SoItMissesADepthTwoBug) {
   Counter c;
-  const ExploreStats stats =
-      explore(*parse_explorer("pct:1"), 3, 200, [&](Strategy& s) { return c.run(s, false); }, false);
+  const ExploreStats stats = c.explore_with("pct:1", 3, 200, false, false);
   EXPECT_FALSE(stats.first_finding);
   EXPECT_EQ(stats.distinct, 2u);
 }
@@ -132,18 +139,12 @@ TEST(InterleaveExplore, Pct1NeverPreempts_SoItMissesADepthTwoBug) {
 TEST(InterleaveExplore, ExplorersAreDeterministicFromTheirSeed) {
   for (const char* how : {"random", "pct:2"}) {
     Counter c;
-    std::vector<Schedule> first, second;
-    explore(*parse_explorer(how), 11, 30, [&](Strategy& s) {
-      Outcome o = c.run(s, false);
-      first.push_back(o.execution.schedule);
-      return o;
-    }, false);
-    explore(*parse_explorer(how), 11, 30, [&](Strategy& s) {
-      Outcome o = c.run(s, false);
-      second.push_back(o.execution.schedule);
-      return o;
-    }, false);
-    EXPECT_EQ(first, second) << how;
+    auto schedules = [&] {
+      std::vector<Schedule> out;
+      c.explore_with(how, 11, 30, false, false, [&](const Outcome& o) { out.push_back(o.execution.schedule); });
+      return out;
+    };
+    EXPECT_EQ(schedules(), schedules()) << how;
   }
 }
 
