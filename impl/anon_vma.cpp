@@ -1,22 +1,72 @@
 #include "impl/anon_vma.hpp"
 
+#include "impl/rcu.hpp"
+#include "impl/sched_point.hpp"
+
 namespace impl {
 namespace {
 
+// An anon_vma freed longer ago than every RCU reader's section, if any (under a lock
+// hook only: see Kernel::anon_vma_cache).
+AnonVma* reusable_freed_anon_vma(Kernel& k) {
+  auto& cache = k.anon_vma_cache;
+  for (auto it = cache.begin(); it != cache.end(); ++it) {
+    if (!rcu_grace_period_over(k, it->second)) continue;
+    AnonVma* av = it->first;
+    cache.erase(it);
+    k.anon_vmas.revive(av);
+    av->num_children = av->num_active_vmas = 0;
+    return av;
+  }
+  return nullptr;
+}
+
 AnonVma* anon_vma_alloc(Kernel& k) {
-  AnonVma* av = k.anon_vmas.alloc();
+  AnonVma* av = k.locks.hook() ? reusable_freed_anon_vma(k) : nullptr;
+  if (!av) {
+    av = k.anon_vmas.alloc();
+    av->rwsem.id = lock_id(LockClass::anon_vma_rwsem, av->id);
+  }
+  sched_point(k, Access::write, anon_vma_id(av), "anon_vma_alloc");
   av->refcount = 1;
   av->root = av;
   av->parent = av;
   return av;
 }
 
+// The last put: the anon_vma is poisoned, and with a lock hook cached for reuse after
+// an RCU grace period (SLAB_TYPESAFE_BY_RCU).
+void anon_vma_free(Kernel& k, AnonVma* av) {
+  sched_point(k, Access::free, anon_vma_id(av), "anon_vma_free");
+  k.anon_vmas.free(av);
+  if (k.locks.hook()) k.anon_vma_cache.emplace_back(av, ++k.rcu_clock);
+}
+
+}  // namespace
+
+void get_anon_vma(Kernel& k, AnonVma* av) {
+  sched_point(k, Access::write, anon_vma_id(av), "get_anon_vma");
+  av->refcount++;
+}
+
+bool anon_vma_get_unless_zero(Kernel& k, AnonVma* av) {
+  sched_point(k, Access::write, anon_vma_id(av), "atomic_inc_not_zero(anon_vma->refcount)");
+  if (av->refcount == 0) return false;
+  av->refcount++;
+  return true;
+}
+
 void put_anon_vma(Kernel& k, AnonVma* av) {
+  sched_point(k, Access::write, anon_vma_id(av), "put_anon_vma");
   if (--av->refcount > 0) return;
   AnonVma* root = av->root;
-  k.anon_vmas.free(av);
-  if (root != av && --root->refcount == 0) k.anon_vmas.free(root);
+  anon_vma_free(k, av);
+  if (root == av) return;
+  sched_point(k, Access::write, anon_vma_id(root), "put_anon_vma");
+  if (--root->refcount == 0) anon_vma_free(k, root);
 }
+
+namespace {
 
 // An anon_vma's tree of chains changes only under its root's rwsem, held for writing.
 void assert_tree_locked(Kernel& k, const AnonVma* av, std::string_view where) {
@@ -28,7 +78,9 @@ void chain_link(Kernel& k, Vma* vma, AnonVma* av) {
   AnonVmaChain* avc = k.avcs.alloc();
   avc->vma = vma;
   avc->anon_vma = av;
+  sched_point(k, Access::write, vma_id(vma), "anon_vma_chain_link");
   vma->anon_vma_chain.push_back(avc);
+  sched_point(k, Access::write, anon_vma_id(av), "anon_vma_interval_tree_insert");
   av->rb_root.insert(*avc);
 }
 
@@ -61,6 +113,7 @@ void anon_vma_prepare(Kernel& k, Vma* vma) {
     av->num_children++;  // a root is its own parent
   }
   LockGuard g(k.locks, av->root->rwsem, LockMode::write);
+  sched_point(k, Access::write, vma_id(vma), "anon_vma_prepare");
   vma->anon_vma = av;
   chain_link(k, vma, av);
   av->num_active_vmas++;
@@ -75,6 +128,7 @@ void anon_vma_clone(Kernel& k, Vma* dst, Vma* src) {
     chain_link(k, dst, av);
     // A root is never reused: it is its own parent and has at least one child.
     if (!dst->anon_vma && src->anon_vma && av->num_children < 2 && av->num_active_vmas == 0) {
+      sched_point(k, Access::write, vma_id(dst), "anon_vma_clone");
       dst->anon_vma = av;
       reused = true;
     }
@@ -92,7 +146,7 @@ void anon_vma_fork(Kernel& k, Vma* vma, Vma* pvma) {
   av->num_active_vmas++;
   av->root = pvma->anon_vma->root;
   av->parent = pvma->anon_vma;
-  av->root->refcount++;
+  get_anon_vma(k, av->root);
   vma->anon_vma = av;
   LockGuard g(k.locks, av->root->rwsem, LockMode::write);
   chain_link(k, vma, av);
@@ -107,23 +161,27 @@ void unlink_anon_vmas(Kernel& k, Vma* vma) {
     for (AnonVmaChain* avc : vma->anon_vma_chain) {
       AnonVma* av = avc->anon_vma;
       assert_tree_locked(k, av, "unlink_anon_vmas");
+      sched_point(k, Access::write, anon_vma_id(av), "anon_vma_interval_tree_remove");
       av->rb_root.remove(*avc);
       if (av->rb_root.empty()) {
         av->parent->num_children--;
         emptied.push_back(av);
       }
+      sched_point(k, Access::free, avc_id(avc), "anon_vma_chain_free");
       k.avcs.free(avc);
     }
     if (vma->anon_vma) vma->anon_vma->num_active_vmas--;
+    sched_point(k, Access::write, vma_id(vma), "unlink_anon_vmas");
     vma->anon_vma = nullptr;
+    vma->anon_vma_chain.clear();
   }
-  vma->anon_vma_chain.clear();
   for (AnonVma* av : emptied) put_anon_vma(k, av);
 }
 
 void anon_vma_pre_update(Kernel& k, Vma* vma) {
   for (AnonVmaChain* avc : vma->anon_vma_chain) {
     assert_tree_locked(k, avc->anon_vma, "anon_vma_interval_tree_pre_update_vma");
+    sched_point(k, Access::write, anon_vma_id(avc->anon_vma), "anon_vma_interval_tree_pre_update_vma");
     avc->anon_vma->rb_root.remove(*avc);
   }
 }
@@ -131,6 +189,7 @@ void anon_vma_pre_update(Kernel& k, Vma* vma) {
 void anon_vma_post_update(Kernel& k, Vma* vma) {
   for (AnonVmaChain* avc : vma->anon_vma_chain) {
     assert_tree_locked(k, avc->anon_vma, "anon_vma_interval_tree_post_update_vma");
+    sched_point(k, Access::write, anon_vma_id(avc->anon_vma), "anon_vma_interval_tree_post_update_vma");
     avc->anon_vma->rb_root.insert(*avc);
   }
 }

@@ -29,4 +29,12 @@ void unlink_anon_vmas(Kernel& k, Vma* vma);
 void anon_vma_pre_update(Kernel& k, Vma* vma);
 void anon_vma_post_update(Kernel& k, Vma* vma);
 
+// anon_vma->refcount: a reference keeps the anon_vma (not its tree's VMAs) alive, as
+// migration holds one between unmapping a folio and mapping it back. The last put frees
+// it, and its root's reference with it.
+void get_anon_vma(Kernel& k, AnonVma* av);
+// atomic_inc_not_zero: false for an anon_vma already on its way to being freed.
+bool anon_vma_get_unless_zero(Kernel& k, AnonVma* av);
+void put_anon_vma(Kernel& k, AnonVma* av);
+
 }  // namespace impl

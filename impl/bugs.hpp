@@ -64,6 +64,34 @@ struct Bugs {
   // must see that an op ran out of memory, or reclaimed nothing, without cause.
   bool reclaim_gives_up = false;
 
+  // ---- concurrency disciplines: each removes one, and only a group of ops run under
+  // the interleaving scheduler can see it go (properties/interleave_discipline_test) ----
+
+  // move_huge_pmd() does not take the rmap locks need_rmap_locks asks for: an rmap walk
+  // (migration's remove_migration_ptes) may look at the destination before the huge PMD
+  // arrives and at the source after it left, and leave a migration entry behind.
+  bool pmd_move_skips_rmap_locks = false;
+
+  // fork copies a VMA's page tables before anon_vma_fork() links the child's VMA into
+  // the anon_vma's tree: for a moment the child maps pages (or holds migration entries
+  // it copied) where no rmap walk can find them, and a migration finishing then leaves
+  // the child's migration entry behind.
+  bool fork_copies_page_tables_before_anon_vma_fork = false;
+
+  // folio_lock_anon_vma_read() trusts the anon_vma it read locklessly once it got the
+  // lock, without checking the folio is still mapped: a folio unmapped meanwhile may
+  // name an anon_vma that was freed (or reused), and the walk uses it.
+  bool anon_vma_read_lock_skips_recheck = false;
+
+  // Migration takes no reference on the anon_vma between unmapping the folio and mapping
+  // it back: a munmap or exit meanwhile frees it, and the walk that maps the folio back
+  // uses a freed anon_vma (and leaves migration entries where it cannot look).
+  bool migration_drops_anon_vma_reference = false;
+
+  // Splitting a large folio does not freeze its refcount: a GUP pin taken during the
+  // split is lost when the parts' refcounts are set from their mappings.
+  bool split_skips_refcount_freeze = false;
+
   bool operator==(const Bugs&) const = default;
 };
 
@@ -82,6 +110,11 @@ inline const std::vector<std::pair<std::string_view, bool Bugs::*>>& bug_names()
       {"remove_rmap_bugs_on_shared_anon", &Bugs::remove_rmap_bugs_on_shared_anon},
       {"mremap_skips_rmap_locks", &Bugs::mremap_skips_rmap_locks},
       {"reclaim_gives_up", &Bugs::reclaim_gives_up},
+      {"pmd_move_skips_rmap_locks", &Bugs::pmd_move_skips_rmap_locks},
+      {"fork_copies_page_tables_before_anon_vma_fork", &Bugs::fork_copies_page_tables_before_anon_vma_fork},
+      {"anon_vma_read_lock_skips_recheck", &Bugs::anon_vma_read_lock_skips_recheck},
+      {"migration_drops_anon_vma_reference", &Bugs::migration_drops_anon_vma_reference},
+      {"split_skips_refcount_freeze", &Bugs::split_skips_refcount_freeze},
   };
   return names;
 }

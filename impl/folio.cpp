@@ -17,19 +17,40 @@ Folio* folio_init(Kernel& k, pfn_t pfn, unsigned order) {
   folio->pfn = pfn;
   folio->order = order;
   folio->refcount = 1;
-  folio->touched = k.op_seq;
+  folio->touched = k.ctx().op_seq;
+  folio->lock.id = lock_id(LockClass::folio_lock, pfn);
   for (pfn_t p = pfn; p < pfn + folio->nr_pages(); ++p) k.mem_map[p] = Page{folio, -1, false, false, 0};
   return folio;
 }
 
 Folio* folio_alloc(Kernel& k, unsigned order) {
-  auto pfn = k.frames.alloc(order, k.cpu);
+  auto pfn = k.frames.alloc(order, k.ctx().cpu);
   return pfn ? folio_init(k, *pfn, order) : nullptr;
 }
 
 void folio_get(Folio* folio, int refs) { folio->refcount += refs; }
 
+bool folio_try_get(Kernel& k, Folio* folio) {
+  sched_point(k, Access::write, folio_id(folio), "folio_try_get");
+  if (folio->refcount == 0) return false;
+  folio->refcount++;
+  return true;
+}
+
+bool folio_ref_freeze(Kernel& k, Folio* folio, int expected) {
+  sched_point(k, Access::write, folio_id(folio), "folio_ref_freeze");
+  if (folio->refcount != expected) return false;
+  folio->refcount = 0;
+  return true;
+}
+
+void folio_ref_unfreeze(Kernel& k, Folio* folio, int count) {
+  sched_point(k, Access::write, folio_id(folio), "folio_ref_unfreeze");
+  folio->refcount = count;
+}
+
 void folio_put(Kernel& k, Folio* folio, int refs) {
+  sched_point(k, Access::write, folio_id(folio), "folio_put");
   if (folio->freed) throw std::logic_error(fmt::format("folio {} put after it was freed", folio->id));
   folio->refcount -= refs;
   if (folio->refcount > 0) return;
@@ -38,7 +59,8 @@ void folio_put(Kernel& k, Folio* folio, int refs) {
   folio_del_lru(k, folio);
   if (folio->partially_mapped) folio_undo_deferred_split(k, folio);
   for (pfn_t p = folio->pfn; p < folio->pfn + folio->nr_pages(); ++p) k.mem_map[p] = Page{};
-  k.frames.free(folio->pfn, folio->order, k.cpu);
+  sched_point(k, Access::free, folio_id(folio), "free_folio");
+  k.frames.free(folio->pfn, folio->order, k.ctx().cpu);
   k.folios.free(folio);
 }
 
@@ -80,8 +102,9 @@ uint64_t read_in(Kernel& k, AddressSpace* mapping, uint64_t pgoff) {
 }
 
 Folio* filemap_get_folio(Kernel& k, AddressSpace* mapping, uint64_t pgoff) {
+  sched_point(k, Access::read, mapping_id(mapping), "filemap_get_folio");
   if (auto it = mapping->i_pages.find(pgoff); it != mapping->i_pages.end()) {
-    it->second->touched = k.op_seq;
+    it->second->touched = k.ctx().op_seq;
     return it->second;
   }
   Folio* folio = vma_alloc_folio(k, 0);
@@ -91,6 +114,7 @@ Folio* filemap_get_folio(Kernel& k, AddressSpace* mapping, uint64_t pgoff) {
   k.mem_map[folio->pfn].value = read_in(k, mapping, pgoff);
   folio->mapping = mapping;
   folio->index = pgoff;
+  sched_point(k, Access::write, mapping_id(mapping), "filemap_add_folio");
   mapping->i_pages[pgoff] = folio;  // the allocation reference becomes the page cache's
   folio_add_lru(k, folio);
   return folio;
@@ -98,6 +122,7 @@ Folio* filemap_get_folio(Kernel& k, AddressSpace* mapping, uint64_t pgoff) {
 
 void filemap_remove_folio(Kernel& k, Folio* folio) {
   AddressSpace* mapping = folio->mapping;
+  sched_point(k, Access::write, mapping_id(mapping), "filemap_remove_folio");
   mapping->i_pages.erase(folio->index);
   folio->mapping = nullptr;
   folio_put(k, folio, static_cast<int>(folio->nr_pages()));

@@ -4,6 +4,7 @@
 // last goes.
 
 #include "impl/kernel.hpp"
+#include "impl/sched_point.hpp"
 
 namespace impl {
 
@@ -14,6 +15,14 @@ Folio* folio_init(Kernel& k, pfn_t pfn, unsigned order);
 Folio* vma_alloc_folio(Kernel& k, unsigned order);
 void folio_get(Folio* folio, int refs = 1);
 void folio_put(Kernel& k, Folio* folio, int refs = 1);
+// folio_try_get: a reference, unless the refcount is frozen (0: a split or a migration
+// is under way, and whoever wants the folio backs off and looks again).
+bool folio_try_get(Kernel& k, Folio* folio);
+// folio_ref_freeze: the refcount drops to 0 if it is `expected` (nobody but the caller
+// and the expected holders has the folio), so that folio_try_get fails until
+// folio_ref_unfreeze sets it to `count`. False, and nothing changed, otherwise.
+bool folio_ref_freeze(Kernel& k, Folio* folio, int expected);
+void folio_ref_unfreeze(Kernel& k, Folio* folio, int count);
 Folio* pfn_folio(Kernel& k, pfn_t pfn);         // null for a free frame
 // Mappings of the folio: a small folio's PTEs; a large folio's large_mapcount, where
 // a PMD counts once (folio_mapcount() of current kernels).

@@ -9,6 +9,7 @@
 #include "impl/migrate.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
+#include "impl/sched_point.hpp"
 #include "impl/vma.hpp"
 
 namespace impl {
@@ -24,6 +25,8 @@ unsigned locked_mappings(Kernel& k, Folio* folio) {
 // The tail page at `pfn` becomes a folio of its own, like the head it was split from.
 Folio* split_off(Kernel& k, const Folio* head, pfn_t pfn) {
   Folio* tail = k.folios.alloc();
+  sched_point(k, Access::write, object_id(ObjectTag::folio, pfn), "__split_folio_to_order");
+  tail->lock.id = lock_id(LockClass::folio_lock, pfn);
   tail->pfn = pfn;
   tail->order = 0;
   tail->anon_vma = head->anon_vma;
@@ -56,6 +59,9 @@ void map_unused_to_zeropage(Kernel& k, const std::vector<Folio*>& parts) {
     });
     for (auto [vma, v] : mappings) {
       LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
+      const Pte* pte = pte_offset(vma->mm, v);
+      if (pte->kind != Pte::Kind::present || pte->pfn != part->pfn) continue;  // changed meanwhile
+      sched_point(k, Access::write, pte_id(vma->mm, v), "try_to_map_unused_to_zeropage");
       *pte_offset(vma->mm, v) = Pte{Pte::Kind::zero};
       folio_remove_rmap_pte(k, part, part->pfn, vma);
       part->refcount--;
@@ -77,12 +83,29 @@ void folio_undo_deferred_split(Kernel& k, Folio* folio) {
   std::erase(k.deferred_split_queue, folio);
 }
 
-bool split_folio(Kernel& k, Folio* folio) {
-  if (!folio->large()) return true;
-  if (!folio_movable(k, folio)) return false;
+bool split_folio(Kernel& k, Folio* folio, int held) {
+  if (!folio->large()) {
+    if (held) folio_put(k, folio, held);
+    return true;
+  }
+  // can_split_folio: nothing but the mappings, the caches and the caller holds it.
+  if (folio->pincount > 0 || folio->refcount != folio_expected_refs(k, folio) + held) {
+    if (held) folio_put(k, folio, held);
+    return false;
+  }
   LockGuard folio_lock(k.locks, folio->lock, LockMode::write);
   const bool zero_pages_to_zeropage = folio->anon() && !folio->ksm() && !mapped_locked(k, folio);
-  folio_for_each_pmd(k, folio, [&](Vma* vma, Vpn base, Pmd&) { split_huge_pmd(k, vma, base); });
+  std::vector<std::pair<Vma*, Vpn>> pmds;  // split once the walk let go of the PMD locks
+  folio_for_each_pmd(k, folio, [&](Vma* vma, Vpn base, Pmd&) { pmds.emplace_back(vma, base); });
+  for (auto [vma, base] : pmds) split_huge_pmd(k, vma, base);
+  // The refcount is frozen from here until each part's is set: GUP (folio_try_get) backs
+  // off meanwhile, where a reference it took would be lost when the parts' refcounts
+  // are set from their mappings. A reference taken before it makes the split fail.
+  const bool frozen = !k.bugs.split_skips_refcount_freeze;
+  if (frozen && !folio_ref_freeze(k, folio, folio_expected_refs(k, folio) + held)) {
+    if (held) folio_put(k, folio, held);
+    return false;
+  }
   folio_undo_deferred_split(k, folio);
   const LruList list = folio->lru;
   std::vector<Folio*> parts{folio};
@@ -95,12 +118,20 @@ bool split_folio(Kernel& k, Folio* folio) {
   // Each part now holds one reference per PTE that maps its page; the head keeps the
   // LRU place, the tails go on the same list (lru_add_split_folio).
   for (Folio* part : parts) {
-    part->refcount = k.page(part->pfn).mapcount + 1;
+    const int refs = k.page(part->pfn).mapcount + 1;
+    if (part == folio) folio_ref_unfreeze(k, folio, refs + held);
+    else part->refcount = refs;
     part->mlock_count = locked_mappings(k, part);
     if (part != folio) lru_move(k, part, list);
     if (part->mlocked()) lru_move(k, part, LruList::unevictable);
   }
   if (zero_pages_to_zeropage) map_unused_to_zeropage(k, parts);
+  // The caller's references go now (split_huge_pages_pid's folio_put), so that a head
+  // nothing maps is freed with the other unmapped parts.
+  if (held) {
+    sched_point(k, Access::write, folio_id(folio), "folio_put");
+    folio->refcount -= held;
+  }
   for (Folio* part : parts)
     if (part->refcount == 0) {
       part->refcount = 1;
@@ -116,7 +147,10 @@ ops::Result do_split(Kernel& k, MmStruct* mm, Vpn vpn) {
   if (view.pte.kind != Pte::Kind::present) return ops::Result::fail(Errno::enoent);
   Folio* folio = pfn_folio(k, view.pte.pfn);
   if (!folio->large()) return ops::Result::fail(Errno::einval);
-  if (!split_folio(k, folio)) return ops::Result::fail(Errno::ebusy);
+  // split_huge_pages_pid holds a reference on the folio it splits: without it a
+  // concurrent unmap could free the folio under the split.
+  if (!folio_try_get(k, folio)) return ops::Result::fail(Errno::ebusy);
+  if (!split_folio(k, folio, 1)) return ops::Result::fail(Errno::ebusy);
   return ops::Result::ok();
 }
 

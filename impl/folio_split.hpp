@@ -9,8 +9,9 @@ namespace impl {
 // first (unmap_folio), then each page becomes a folio of its own, holding its PTE
 // mappings' references, mlocked by its mappings in VM_LOCKED VMAs, on the LRU list of
 // the head. Pages nothing maps are freed. False (EBUSY), changing nothing, when the
-// folio is pinned or held beyond its mappings (can_split_folio).
-bool split_folio(Kernel& k, Folio* folio);
+// folio is pinned or held beyond its mappings (can_split_folio). `held`: references the
+// caller took on the folio and hands over; they are dropped whatever the outcome.
+bool split_folio(Kernel& k, Folio* folio, int held = 0);
 
 // The `split P VPN` op: EFAULT without a VMA, ENOENT without a present page, EINVAL for
 // a small folio, EBUSY for one that cannot be split (pinned).

@@ -14,6 +14,7 @@
 #include "impl/mmap.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
+#include "impl/sched_point.hpp"
 #include "impl/swap.hpp"
 #include "impl/vma.hpp"
 #include "impl/vmscan.hpp"
@@ -47,8 +48,10 @@ uint64_t pages_to_copy_now(Kernel& k, MmStruct* mm) {
 }
 
 void copy_one_pte(Kernel& k, Vma* dst, Vma* src, Vpn v) {
+  sched_point(k, Access::read, pte_id(src->mm, v), "copy_pte_range");
   Pte& spte = *pte_offset(src->mm, v);
   Pte& dpte = pte_alloc(dst->mm, v);
+  sched_point(k, Access::write, pte_id(dst->mm, v), "copy_pte_range");
   if (spte.kind != Pte::Kind::present) {
     if (spte.kind == Pte::Kind::swap) swap_duplicate(k, spte.slot);  // the child names the slot too
     dpte = spte;
@@ -74,7 +77,7 @@ void copy_one_pte(Kernel& k, Vma* dst, Vma* src, Vpn v) {
 void copy_page_range(Kernel& k, Vma* dst, Vma* src) {
   if (!src->anon_vma) return;  // nothing private to copy: the child faults pages in afresh
   for (Vpn v = src->start; v < src->end; ++v) {
-    if (v % src->mm->pmd_pages == 0 && pmd_trans_huge(pmd_offset(src->mm, v))) {
+    if (v % src->mm->pmd_pages == 0 && pmd_is_leaf(pmd_offset(src->mm, v))) {
       if (copy_huge_pmd(k, dst, src, v)) {
         v += src->mm->pmd_pages - 1;
         continue;
@@ -102,6 +105,8 @@ MmStruct* mm_alloc(Kernel& k, Pid pid) {
   mm->pid = pid;
   mm->pmd_pages = k.hpage();
   mm->pgd.resize(k.limits.address_space / k.hpage());
+  mm->mmap_lock.id = lock_id(LockClass::mmap_lock, pid);
+  for (size_t i = 0; i < mm->pgd.size(); ++i) mm->pgd[i].ptl.id = pmd_lock_id(mm, i * mm->pmd_pages);
   k.tasks[pid] = mm;
   return mm;
 }
@@ -120,9 +125,17 @@ Result do_fork(Kernel& k, MmStruct* parent) {
   for (const auto& [start, vma] : parent->mm_mt) {
     if (vma->flags & VM_DONTCOPY) continue;
     Vma* tmp = vma_create(k, child, vma->start, vma->end, vma->pgoff, vma->flags & ~VM_LOCKED, vma->file);
-    if (!(vma->flags & VM_WIPEONFORK)) anon_vma_fork(k, tmp, vma);
+    // anon_vma_fork (and vma_link) before copy_page_range: rmap walkers hold no lock of
+    // either mm, so the child's VMA must be in the anon_vma's (and the file's) tree
+    // before any of its PTEs maps a page there; and after the parent's VMA in walk order,
+    // so that a walk that already passed the parent finds what was copied from it
+    // (migration's remove_migration_ptes meeting a migration entry fork copied).
+    const bool copy = !(vma->flags & VM_WIPEONFORK);
+    const bool early_copy = copy && k.bugs.fork_copies_page_tables_before_anon_vma_fork;
+    if (early_copy) copy_page_range(k, tmp, vma);
+    if (copy) anon_vma_fork(k, tmp, vma);
     vma_link(k, tmp);
-    if (!(vma->flags & VM_WIPEONFORK)) copy_page_range(k, tmp, vma);
+    if (copy && !early_copy) copy_page_range(k, tmp, vma);
   }
   return Result::of(*pid);
 }

@@ -6,6 +6,7 @@
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
+#include "impl/sched_point.hpp"
 
 namespace impl {
 
@@ -22,7 +23,7 @@ Folio* vma_alloc_huge_folio(Kernel& k, const MmStruct* mm, Vpn vpn) {
   if (k.frames.free_frames() < k.hpage()) return nullptr;  // simply not enough memory
   if (compact_for_order(k, order))
     if (Folio* folio = folio_alloc(k, order)) return folio;
-  k.huge_fallbacks.push_back(ops::HugeFallbackFact{mm->pid, vpn});
+  k.ctx().huge_fallbacks.push_back(ops::HugeFallbackFact{mm->pid, vpn});
   return nullptr;
 }
 
@@ -36,6 +37,7 @@ void map_anon_pmd(Kernel& k, Vma* vma, Vpn base, Folio* folio, bool write) {
   Pmd& pmd = *pmd_offset(vma->mm, base);
   folio_add_new_anon_rmap(k, folio, vma, base);
   folio_add_lru(k, folio);
+  sched_point(k, Access::write, pmd_id(vma->mm, base), "set_pmd_at");
   pmd.kind = Pmd::Kind::huge;
   pmd.pfn = folio->pfn;
   pmd.write = pmd.dirty = write;
@@ -59,6 +61,7 @@ PmdFault do_huge_pmd_anonymous_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind
   if (kind != FaultKind::write) {  // the huge zero page
     LockGuard ptl(k.locks, pmd_lockptr(vma->mm, base), LockMode::write);
     Pmd& pmd = *pmd_offset(vma->mm, base);
+    sched_point(k, Access::write, pmd_id(vma->mm, base), "set_huge_zero_folio");
     pmd.kind = Pmd::Kind::zero;
     pmd.write = pmd.dirty = false;
     pmd.young = true;
@@ -83,7 +86,7 @@ PmdFault do_huge_pmd_wp_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
     return PmdFault::fallback;
   }
   Folio* folio = pfn_folio(k, pmd.pfn);
-  folio->touched = k.op_seq;
+  folio->touched = k.ctx().op_seq;
   Page& head = k.page(folio->pfn);
   if (head.anon_exclusive) {
     pmd.write |= write;
@@ -92,7 +95,7 @@ PmdFault do_huge_pmd_wp_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
   {
     LockGuard folio_lock(k.locks, folio->lock, LockMode::write);
     if (folio->refcount == 1) {  // this PMD is all that holds it: reuse the whole folio
-      folio_move_anon_rmap(folio, vma);
+      folio_move_anon_rmap(k, folio, vma);
       head.anon_exclusive = true;
       pmd.write |= write;
       return PmdFault::done;
@@ -106,11 +109,15 @@ void split_huge_pmd(Kernel& k, Vma* vma, Vpn vpn) {
   MmStruct* mm = vma->mm;
   const Vpn base = pmd_base(mm, vpn);
   Pmd& pmd = *pmd_offset(mm, base);
-  if (!pmd_trans_huge(&pmd)) return;
+  if (!pmd_is_leaf(&pmd)) return;
   LockGuard ptl(k.locks, pmd.ptl, LockMode::write);
-  auto table = std::make_unique<PteTable>();
-  table->ptes.resize(mm->pmd_pages);
-  if (pmd.kind == Pmd::Kind::zero) {
+  // Under the lock again: another thread of control may have split it meanwhile.
+  sched_point(k, Access::write, pmd_id(mm, base), "__split_huge_pmd");
+  if (!pmd_is_leaf(&pmd)) return;
+  auto table = pte_table_alloc(mm, base);
+  if (pmd.kind == Pmd::Kind::migration) {  // a migration entry per page, no mapping to count
+    for (uint64_t i = 0; i < mm->pmd_pages; ++i) table->ptes[i] = Pte{Pte::Kind::migration, pmd.pfn + i};
+  } else if (pmd.kind == Pmd::Kind::zero) {
     for (Pte& pte : table->ptes) pte = Pte{Pte::Kind::zero, 0, 0, false, false, pmd.young};
   } else {
     Folio* folio = pfn_folio(k, pmd.pfn);
@@ -136,6 +143,7 @@ void split_huge_pmd_address(Kernel& k, Vma* vma, Vpn addr) {
 void zap_huge_pmd(Kernel& k, Vma* vma, Vpn base) {
   Pmd& pmd = *pmd_offset(vma->mm, base);
   LockGuard ptl(k.locks, pmd.ptl, LockMode::write);
+  sched_point(k, Access::write, pmd_id(vma->mm, base), "zap_huge_pmd");
   if (pmd.kind == Pmd::Kind::huge) {
     Folio* folio = pfn_folio(k, pmd.pfn);
     Page& head = k.page(folio->pfn);
@@ -152,6 +160,7 @@ bool copy_huge_pmd(Kernel& k, Vma* dst, Vma* src, Vpn base) {
   Pmd& spmd = *pmd_offset(src->mm, base);
   Pmd& dpmd = *pmd_offset(dst->mm, base);
   LockGuard sptl(k.locks, spmd.ptl, LockMode::write);
+  sched_point(k, Access::write, pmd_id(src->mm, base), "copy_huge_pmd");
   if (spmd.kind == Pmd::Kind::huge) {
     Folio* folio = pfn_folio(k, spmd.pfn);
     Page& head = k.page(folio->pfn);
@@ -164,6 +173,7 @@ bool copy_huge_pmd(Kernel& k, Vma* dst, Vma* src, Vpn base) {
     spmd.write = false;  // copy-on-write from now on, for both
   }
   LockGuard dptl(k.locks, dpmd.ptl, LockMode::write);
+  sched_point(k, Access::write, pmd_id(dst->mm, base), "copy_huge_pmd");
   set_pmd_at(dpmd, spmd);
   return true;
 }
@@ -174,7 +184,9 @@ bool move_huge_pmd(Kernel& k, MmStruct* mm, Vpn from, Vpn to) {
   if (new_pmd.kind != Pmd::Kind::none) return false;
   LockGuard old_ptl(k.locks, old_pmd.ptl, LockMode::write);
   LockGuard new_ptl(k.locks, new_pmd.ptl, LockMode::write);
+  sched_point(k, Access::write, pmd_id(mm, to), "move_huge_pmd");
   set_pmd_at(new_pmd, old_pmd);
+  sched_point(k, Access::write, pmd_id(mm, from), "move_huge_pmd");
   old_pmd.kind = Pmd::Kind::none;
   return true;
 }

@@ -288,7 +288,60 @@ std::vector<std::string> Kernel::check_invariants() {
   check_swap(*this, out);
   check_ksm(*this, out);
   for (const auto& v : locks.violations()) out.push_back(v);
+  for (const auto& p : poison_uses) out.push_back(p);
   if (!locks.idle()) out.push_back(fmt::format("{} locks still held after the op", locks.held()));
+  return out;
+}
+
+namespace {
+
+// A folio named by a page-table entry, and what it names in turn, must be alive.
+void check_live_folio(Kernel& k, const MmStruct* mm, Vpn vpn, pfn_t pfn, Report& out) {
+  const Folio* folio = pfn < k.mem_map.size() ? k.mem_map[pfn].folio : nullptr;
+  if (!folio) return out.push_back(fmt::format("({},{:#x}) maps free frame {}", mm->pid, vpn, pfn));
+  if (folio->freed) return out.push_back(fmt::format("({},{:#x}) maps freed folio {}", mm->pid, vpn, folio->id));
+  if (folio->anon_vma && folio->anon_vma->freed)
+    out.push_back(fmt::format("folio {} mapped at ({},{:#x}) names freed anon_vma {}", folio->id, mm->pid, vpn,
+                              folio->anon_vma->id));
+  if (folio->mapping && folio->mapping->freed)
+    out.push_back(fmt::format("folio {} mapped at ({},{:#x}) names a freed address_space", folio->id, mm->pid, vpn));
+}
+
+void check_page_tables_quiescent(Kernel& k, Report& out) {
+  for (const auto& [pid, mm] : k.tasks) {
+    if (mm->freed) {
+      out.push_back(fmt::format("pid {} has a freed mm", pid));
+      continue;
+    }
+    for (size_t i = 0; i < mm->pgd.size(); ++i) {
+      const Pmd& pmd = mm->pgd[i];
+      const Vpn base = i * mm->pmd_pages;
+      if (pmd.kind == Pmd::Kind::migration) out.push_back(fmt::format("migration entry left in the PMD at ({},{:#x})", pid, base));
+      if (pmd.kind == Pmd::Kind::huge) check_live_folio(k, mm, base, pmd.pfn, out);
+      if (pmd.kind != Pmd::Kind::table) continue;
+      for (size_t j = 0; j < pmd.table->ptes.size(); ++j) {
+        const Pte& pte = pmd.table->ptes[j];
+        if (pte.kind == Pte::Kind::migration)
+          out.push_back(fmt::format("migration entry left at ({},{:#x})", pid, base + j));
+        if (pte.kind == Pte::Kind::present) check_live_folio(k, mm, base + j, pte.pfn, out);
+      }
+    }
+    for (const auto& [start, vma] : mm->mm_mt) {
+      if (vma->freed) out.push_back(fmt::format("pid {} maps freed vma {}", pid, vma->id));
+      else if (vma->anon_vma && vma->anon_vma->freed)
+        out.push_back(fmt::format("vma {} of pid {} names freed anon_vma {}", vma->id, pid, vma->anon_vma->id));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> Kernel::check_quiescent() {
+  Report out = check_invariants();
+  for (const std::string& h : locks.held_report()) out.push_back(h + " after the group");
+  for (size_t t = 0; t < contexts.size(); ++t)
+    if (contexts[t].rcu_depth > 0) out.push_back(fmt::format("T{} is still in an RCU read-side section", t));
+  check_page_tables_quiescent(*this, out);
   return out;
 }
 

@@ -27,6 +27,7 @@ using ops::overloaded;
 
 AddressSpace* new_file(Kernel& k, unsigned id) {
   AddressSpace* f = k.spaces.alloc();
+  f->i_mmap_rwsem.id = lock_id(LockClass::i_mmap_rwsem, f->id);
   f->object = id;
   f->size = k.limits.initial_file_pages;
   for (uint64_t p = 0; p < f->size; ++p) f->disk[p] = ops::file_initial_value(id, p);
@@ -65,6 +66,31 @@ Result with_mm(Kernel& k, Pid pid, LockMode mode, Fn fn) {
   return fn(it->second);
 }
 
+// Runs `fn(mm)` for a live pid, which takes what locks it needs itself; ESRCH otherwise.
+template <class Fn>
+Result with_task(Kernel& k, Pid pid, Fn fn) {
+  auto it = k.tasks.find(pid);
+  if (it == k.tasks.end()) return Result::fail(Errno::esrch);
+  return fn(it->second);
+}
+
+// madvise_need_mmap_write: advice that only looks at pages (zaps them, ages them,
+// reads them in) takes the mmap_lock for reading; advice that changes VMA flags, and
+// collapse (collapse_huge_page takes it for writing), for writing.
+LockMode madvise_lock_mode(ops::Advice advice) {
+  using ops::Advice;
+  switch (advice) {
+    case Advice::dontneed:
+    case Advice::free:
+    case Advice::cold:
+    case Advice::pageout:
+    case Advice::willneed:
+      return LockMode::read;
+    default:
+      return LockMode::write;
+  }
+}
+
 // Ops that name a process run on that process's CPU; the others alternate.
 unsigned cpu_of(const ops::Op& op, uint64_t seq) {
   const unsigned cpus = 2;
@@ -91,6 +117,7 @@ PageAllocator::Config page_alloc_config(const ops::Limits& limits, const Bugs& b
 
 Kernel::Kernel(const ops::Limits& l, const Bugs& b)
     : limits(l), frames(l.frames, page_alloc_config(l, b)), mem_map(frames.total()), bugs(b) {
+  lruvec.lru_lock.id = lock_id(LockClass::lru_lock, 0);
   swap_init(swap, l.swap_slots);
   for (unsigned f = 0; f < limits.files; ++f) files.push_back(new_file(*this, f));
   mm_alloc(*this, 1);
@@ -103,23 +130,35 @@ bool Kernel::supports(const ops::Op&, const ops::Limits& limits) {
   return limits.fault_around_pages <= 1 && !limits.file_pages_cached;
 }
 
-std::vector<ops::ReclaimFact> Kernel::take_reclaim_facts() { return std::exchange(reclaim_facts, {}); }
+std::vector<ops::ReclaimFact> Kernel::take_reclaim_facts(unsigned thread) {
+  if (thread >= contexts.size()) return {};
+  return std::exchange(contexts[thread].reclaim_facts, {});
+}
 
-std::vector<ops::HugeFallbackFact> Kernel::take_huge_fallback_facts() { return std::exchange(huge_fallbacks, {}); }
+std::vector<ops::HugeFallbackFact> Kernel::take_huge_fallback_facts(unsigned thread) {
+  if (thread >= contexts.size()) return {};
+  return std::exchange(contexts[thread].huge_fallbacks, {});
+}
 
 Result Kernel::apply(const ops::Op& op) {
   Kernel& k = *this;
-  k.op_seq++;
-  k.cpu = cpu_of(op, k.op_seq);
+  OpContext& c = k.ctx();
+  c.op_seq = ++k.ops_started;
+  c.cpu = cpu_of(op, c.op_seq);
+  // The mmap_lock each op takes, as the kernel's syscalls do: for writing where the VMA
+  // tree changes (mmap, munmap, mprotect, mremap, mlock, fork, exit), for reading where
+  // only pages are faulted or looked at (faults, GUP, page-only madvise, the split of
+  // a THP, move_pages' lookup); reclaim and KSM's merging take none of the mms they walk
+  // (ksmd takes each one's for reading while it scans it).
   const auto W = LockMode::write, R = LockMode::read;
   return std::visit(
       overloaded{
           [&](const ops::Fork& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_fork(k, mm); }); },
           [&](const ops::Exit& o) {
-            auto it = k.tasks.find(o.pid);
-            if (it == k.tasks.end()) return Result::fail(Errno::esrch);
-            exit_mmap(k, it->second);
-            return Result::ok();
+            return with_mm(k, o.pid, W, [&](MmStruct* mm) {
+              exit_mmap(k, mm);
+              return Result::ok();
+            });
           },
           [&](const ops::Mmap& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_mmap(k, mm, o); }); },
           [&](const ops::Munmap& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_munmap(k, mm, o); }); },
@@ -131,7 +170,9 @@ Result Kernel::apply(const ops::Op& op) {
           [&](const ops::Munlock& o) {
             return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_mlock(k, mm, o.vpn, o.pages, false); });
           },
-          [&](const ops::Madvise& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_madvise(k, mm, o); }); },
+          [&](const ops::Madvise& o) {
+            return with_mm(k, o.pid, madvise_lock_mode(o.advice), [&](MmStruct* mm) { return do_madvise(k, mm, o); });
+          },
           [&](const ops::Read& o) { return with_mm(k, o.pid, R, [&](MmStruct* mm) { return read_at(k, mm, o.vpn); }); },
           [&](const ops::Write& o) {
             return with_mm(k, o.pid, R, [&](MmStruct* mm) { return write_at(k, mm, o.vpn, o.value); });
@@ -146,9 +187,10 @@ Result Kernel::apply(const ops::Op& op) {
             shrink_node(k, o.frames);
             return Result::ok();
           },
-          [&](const ops::Migrate& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_migrate(k, mm, o.vpn); }); },
+          // move_pages: the lookup under the mmap_lock for reading, the move without it.
+          [&](const ops::Migrate& o) { return with_task(k, o.pid, [&](MmStruct* mm) { return do_migrate(k, mm, o.vpn); }); },
           [&](const ops::Ksm&) { return ksm_run(k); },
-          [&](const ops::Split& o) { return with_mm(k, o.pid, W, [&](MmStruct* mm) { return do_split(k, mm, o.vpn); }); },
+          [&](const ops::Split& o) { return with_mm(k, o.pid, R, [&](MmStruct* mm) { return do_split(k, mm, o.vpn); }); },
           [&](const auto&) { return Result::fail(Errno::einval); },  // filtered out by supports()
       },
       op);

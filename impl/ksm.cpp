@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "impl/folio.hpp"
+#include "impl/sched_point.hpp"
 #include "impl/ksm.hpp"
 #include "impl/ksm_internal.hpp"
 #include "impl/pgtable.hpp"
@@ -90,14 +91,15 @@ void drop_swap_cache_of_merged(Kernel& k, Folio* folio) {
 // AnonExclusive, so that a write faults and copies.
 void make_ksm_page(Kernel& k, Folio* folio, KsmStableNode* node) {
   LockGuard lock(k.locks, folio->lock, LockMode::write);
-  folio_for_each_pte(k, folio, [&](Vma* vma, Vpn v, Pte& pte) {
-    LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
+  folio_for_each_pte(k, folio, [&](Vma* vma, Vpn v, Pte& pte) {  // under the PTL
+    sched_point(k, Access::write, pte_id(vma->mm, v), "write_protect_page");
     pte.write = false;
   });
   if (folio->swap) delete_from_swap_cache(k, folio);
   k.page(folio->pfn).anon_exclusive = false;
   k.page(folio->pfn).lazyfree = false;
   folio->anon_vma = nullptr;  // folio->mapping = stable node | PAGE_MAPPING_KSM
+  sched_point(k, Access::write, folio_id(folio), "folio_set_stable_node");
   folio->stable_node = node;
 }
 
@@ -132,6 +134,7 @@ KsmStableNode* stable_tree_search(Kernel& k, uint64_t value) {
 KsmStableNode* stable_tree_insert(Kernel& k, Folio* kfolio) {
   KsmStableNode* node = k.ksm.stable_nodes.alloc();
   node->kpfn = kfolio->pfn;
+  sched_point(k, Access::write, ksm_tree_id, "stable_tree_insert");
   if (k.ksm.root_stable_tree.insert(*node, k.page(kfolio->pfn).value, stable_key_of(k)))
     throw std::logic_error("ksm: a stable node for this content exists already");
   return node;
@@ -141,6 +144,7 @@ KsmStableNode* stable_tree_insert(Kernel& k, Folio* kfolio) {
 // already: that page's item is returned (null when it is this very page, mapped twice).
 KsmRmapItem* unstable_tree_search_insert(Kernel& k, KsmRmapItem* item, uint64_t value, pfn_t pfn) {
   item->unstable_key = value;
+  sched_point(k, Access::write, ksm_tree_id, "unstable_tree_search_insert");
   KsmRmapItem* tree_item = k.ksm.root_unstable_tree.insert(*item, value, unstable_key_of);
   if (!tree_item) return nullptr;
   auto tree_page = get_mergeable_page(k, tree_item->mm, tree_item->address);
@@ -172,6 +176,7 @@ bool try_to_merge_two_pages(Kernel& k, KsmRmapItem* item, Vma* vma, Folio* folio
   }
   KsmStableNode* node = stable_tree_insert(k, folio);
   make_ksm_page(k, folio, node);
+  sched_point(k, Access::write, ksm_tree_id, "remove_rmap_item_from_tree");
   k.ksm.root_unstable_tree.erase(*tree_item);
   if (!merge_into_ksm_page(k, tree_page->vma, tree_page->vpn, tree_page->folio, folio))
     throw std::logic_error("ksm: the unstable tree's page could not merge after all");

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "impl/folio.hpp"
+#include "impl/sched_point.hpp"
 #include "impl/folio_split.hpp"
 #include "impl/ksm.hpp"
 #include "impl/ksm_internal.hpp"
@@ -36,6 +37,7 @@ void remove_rmap_item_from_tree(Kernel& k, KsmRmapItem* item) {
     item->head = nullptr;
     item->anon_vma = nullptr;
   } else if (item->linked()) {
+    sched_point(k, Access::write, ksm_tree_id, "remove_rmap_item_from_tree");
     k.ksm.root_unstable_tree.erase(*item);
   }
 }
@@ -190,9 +192,10 @@ Result ksm_unmerge_range(Kernel& k, MmStruct* mm, Vpn start, Vpn end) {
   return Result::ok();
 }
 
-void folio_migrate_ksm(Kernel&, Folio* dst, Folio* src) {
+void folio_migrate_ksm(Kernel& k, Folio* dst, Folio* src) {
   KsmStableNode* node = src->stable_node;
   if (!node) return;
+  sched_point(k, Access::write, folio_id(dst), "folio_migrate_ksm");
   dst->stable_node = node;
   node->kpfn = dst->pfn;
   src->stable_node = nullptr;
@@ -203,6 +206,7 @@ void ksm_folio_freed(Kernel& k, Folio* folio) {
   folio->stable_node = nullptr;
   // Reclaim unmapped every PTE at once (try_to_unmap): their items go with the node.
   while (!node->hlist.empty()) free_rmap_item(k, node->hlist.back());
+  sched_point(k, Access::write, ksm_tree_id, "remove_node_from_stable_tree");
   if (node->linked()) k.ksm.root_stable_tree.erase(*node);
   node->poison();
   k.ksm.stable_nodes.free(node);

@@ -34,15 +34,15 @@ void LockTracker::set_hook(LockHook* hook) {
   hook_ = hook;
 }
 
-std::vector<LockTracker::Held>& LockTracker::mine() {
-  const size_t t = hook_ ? hook_->thread() : 0;
+std::vector<LockTracker::Held>& LockTracker::mine_under_hook() {
+  const size_t t = hook_->thread();
   if (t >= held_.size()) held_.resize(t + 1);
   return held_[t];
 }
 
-const std::vector<LockTracker::Held>& LockTracker::mine() const {
+const std::vector<LockTracker::Held>& LockTracker::mine_under_hook() const {
   static const std::vector<Held> none;
-  const size_t t = hook_ ? hook_->thread() : 0;
+  const size_t t = hook_->thread();
   return t < held_.size() ? held_[t] : none;
 }
 
@@ -92,6 +92,39 @@ void LockTracker::acquire(Lock& lock, LockMode mode) {
     take(lock, mode);
   }
   mine().push_back({&lock, mode});
+}
+
+bool LockTracker::holds(const Lock& lock) const {
+  return std::any_of(mine().begin(), mine().end(), [&](const Held& h) { return h.lock == &lock; });
+}
+
+bool LockTracker::try_acquire(Lock& lock, LockMode mode) {
+  if (holds(lock)) {
+    violation(fmt::format("{} acquired twice", lock_class_name(lock.cls)));
+    return false;
+  }
+  bool took;
+  if (hook_) {
+    took = hook_->try_acquire(lock, mode, [&] { return compatible(lock, mode); }, [&] { take(lock, mode); });
+  } else {
+    took = compatible(lock, mode);
+    if (took) take(lock, mode);
+  }
+  if (took) mine().push_back({&lock, mode});
+  return took;
+}
+
+std::vector<std::string> LockTracker::held_report() const {
+  std::vector<std::string> out;
+  for (size_t t = 0; t < held_.size(); ++t)
+    for (const Held& h : held_[t])
+      out.push_back(fmt::format("T{} holds {} for {}", t, lock_class_name(h.lock->cls),
+                                h.mode == LockMode::write ? "writing" : "reading"));
+  return out;
+}
+
+void LockHook::wait(const std::function<bool()>& ready, std::string_view what) {
+  if (!ready()) throw std::logic_error(fmt::format("waits forever for {}", what));
 }
 
 void LockTracker::release(Lock& lock) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "impl/kernel.hpp"
+#include "impl/sched_point.hpp"
 
 namespace impl {
 namespace {
@@ -28,6 +29,7 @@ bool is_active(LruList l) { return l == LruList::active_anon || l == LruList::ac
 void list_add(Kernel& k, Folio* f, LruList l, bool to_tail) {
   LruVec& v = k.lruvec;
   k.locks.assert_held(v.lru_lock, LockMode::write, "lruvec_add_folio");
+  sched_point(k, Access::write, lru_id, "lruvec_add_folio");
   const unsigned i = idx(l);
   f->lru = l;
   if (to_tail) {
@@ -47,6 +49,7 @@ void list_add(Kernel& k, Folio* f, LruList l, bool to_tail) {
 void list_del(Kernel& k, Folio* f) {
   LruVec& v = k.lruvec;
   k.locks.assert_held(v.lru_lock, LockMode::write, "lruvec_del_folio");
+  sched_point(k, Access::write, lru_id, "lruvec_del_folio");
   const unsigned i = idx(f->lru);
   (f->lru_prev ? f->lru_prev->lru_next : v.head[i]) = f->lru_next;
   (f->lru_next ? f->lru_next->lru_prev : v.tail[i]) = f->lru_prev;
@@ -78,9 +81,11 @@ void folio_add_lru(Kernel& k, Folio* folio) {
 }
 
 void folio_del_lru(Kernel& k, Folio* folio) {
-  if (folio->lru == LruList::none) return;
+  if (folio->lru == LruList::none && !k.locks.hook()) return;
+  // Looked at under the lock: a move under way (another CPU's, holding the lock) has
+  // it off its list for a moment.
   LockGuard lru_lock(k.locks, k.lruvec.lru_lock, LockMode::write);
-  list_del(k, folio);
+  if (folio->lru != LruList::none) list_del(k, folio);
 }
 
 void lru_move(Kernel& k, Folio* folio, LruList list, bool to_tail) {
@@ -89,15 +94,27 @@ void lru_move(Kernel& k, Folio* folio, LruList list, bool to_tail) {
   list_add(k, folio, list, to_tail);
 }
 
-void folio_activate(Kernel& k, Folio* folio) {
+namespace {
+
+// Moves a folio that is on an evictable list to `list` (for the active flag of `active`)
+// — as folio_test_clear_lru, it looks under the lru_lock: a folio isolated or freed
+// since the caller saw it on a list is left alone.
+void move_evictable(Kernel& k, Folio* folio, bool active, bool to_tail) {
   if (folio->lru == LruList::unevictable || folio->lru == LruList::none) return;
-  lru_move(k, folio, folio_lru_list(folio, true));
+  LockGuard lru_lock(k.locks, k.lruvec.lru_lock, LockMode::write);
+  if (folio->lru == LruList::unevictable || folio->lru == LruList::none) return;
+  list_del(k, folio);
+  list_add(k, folio, folio_lru_list(folio, active), to_tail);
 }
+
+}  // namespace
+
+void folio_activate(Kernel& k, Folio* folio) { move_evictable(k, folio, true, false); }
 
 void folio_deactivate(Kernel& k, Folio* folio) {
   if (folio->lru == LruList::unevictable || folio->lru == LruList::none) return;
   folio->referenced = false;
-  lru_move(k, folio, folio_lru_list(folio, false), true);
+  move_evictable(k, folio, false, true);
 }
 
 void mlock_folio(Kernel& k, Folio* folio) {

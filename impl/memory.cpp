@@ -1,5 +1,9 @@
 #include "impl/memory.hpp"
 
+#include <stdexcept>
+
+#include <fmt/format.h>
+
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
 #include "impl/ksm.hpp"
@@ -7,6 +11,7 @@
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
+#include "impl/sched_point.hpp"
 #include "impl/swap.hpp"
 #include "impl/vma.hpp"
 
@@ -25,6 +30,7 @@ void map_page(Kernel& k, Vma* vma, Vpn vpn, Folio* folio, pfn_t pfn, bool write)
   LockGuard ptl(k.locks, pte_lockptr(vma->mm, vpn), LockMode::write);
   folio_get(folio);
   folio_add_rmap_pte(k, folio, pfn, vma);
+  sched_point(k, Access::write, pte_id(vma->mm, vpn), "set_pte_at");
   pte_alloc(vma->mm, vpn) = Pte{Pte::Kind::present, pfn, 0, write, write, true};
 }
 
@@ -56,6 +62,7 @@ void map_anon_folio(Kernel& k, Vma* vma, Vpn vpn, Folio* folio, bool write) {
     }
     folio_add_new_anon_rmap(k, folio, vma, vpn);
     folio_add_lru(k, folio);
+    sched_point(k, Access::write, pte_id(mm, vpn), "set_pte_at");
     pte = Pte{Pte::Kind::present, folio->pfn, 0, write, write, true};
   }
   if (old_ksm) {
@@ -86,7 +93,7 @@ Result do_swap_page(Kernel& k, Vma* vma, Vpn vpn) {
   const uint64_t slot = pte_offset(vma->mm, vpn)->slot;
   Folio* folio = k.bugs.swapin_skips_swap_cache ? nullptr : swap_cache_get_folio(k, slot);
   if (folio && ksm_swapin_needs_copy(k, folio, slot)) {  // ksm_might_need_to_copy
-    folio->touched = k.op_seq;
+    folio->touched = k.ctx().op_seq;
     Result r = map_new_anon(k, vma, vpn, k.page(folio->pfn).value, false);
     if (r.kind == Result::Kind::ok) swap_free(k, slot);
     return r;
@@ -100,7 +107,7 @@ Result do_swap_page(Kernel& k, Vma* vma, Vpn vpn) {
   } else {
     folio_get(folio);  // the PTE's reference; the swap cache keeps its own
   }
-  folio->touched = k.op_seq;
+  folio->touched = k.ctx().op_seq;
   const bool exclusive = k.swap.swap_map.at(slot) == 1 && folio_mapcount(k, folio) == 0;
   LockGuard ptl(k.locks, pte_lockptr(vma->mm, vpn), LockMode::write);
   if (first_map && exclusive) folio_add_new_anon_rmap(k, folio, vma, vpn);
@@ -108,6 +115,7 @@ Result do_swap_page(Kernel& k, Vma* vma, Vpn vpn) {
   else folio_add_rmap_pte(k, folio, folio->pfn, vma);
   if (fresh) folio_add_lru(k, folio);  // the allocation reference is the PTE's
   k.page(folio->pfn).anon_exclusive = exclusive;
+  sched_point(k, Access::write, pte_id(vma->mm, vpn), "do_swap_page");
   *pte_offset(vma->mm, vpn) = Pte{Pte::Kind::present, folio->pfn, 0, false, false, true};
   swap_free(k, slot);  // the PTE no longer names the slot; the last name frees it
   return Result::ok();
@@ -118,6 +126,7 @@ Result do_swap_page(Kernel& k, Vma* vma, Vpn vpn) {
 Result do_anonymous_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
   if (kind != FaultKind::write) {
     LockGuard ptl(k.locks, pte_lockptr(vma->mm, vpn), LockMode::write);
+    sched_point(k, Access::write, pte_id(vma->mm, vpn), "do_anonymous_page");
     pte_alloc(vma->mm, vpn) = Pte{Pte::Kind::zero};
     return Result::ok();
   }
@@ -130,7 +139,7 @@ Result do_file_fault(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
   if (!folio) return Result::fail(Errno::enomem);
   bool write = kind == FaultKind::write;
   if (write) folio->dirty = true;
-  folio->touched = k.op_seq;
+  folio->touched = k.ctx().op_seq;
   map_page(k, vma, vpn, folio, folio->pfn, write);
   return Result::ok();
 }
@@ -154,7 +163,7 @@ Result do_wp_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
   bool write = kind == FaultKind::write;
   if (pte.kind == Pte::Kind::zero) return map_new_anon(k, vma, vpn, 0, write);
   Folio* folio = pfn_folio(k, pte.pfn);
-  folio->touched = k.op_seq;
+  folio->touched = k.ctx().op_seq;
   Page& page = k.page(pte.pfn);
   if (!folio->anon()) return map_new_anon(k, vma, vpn, page.value, write);
   if (page.anon_exclusive) {
@@ -166,7 +175,7 @@ Result do_wp_page(Kernel& k, Vma* vma, Vpn vpn, FaultKind kind) {
     if (wp_can_reuse_anon_folio(k, folio, vma)) {
       // A small folio moves to the writer's anon_vma; a large one may be mapped by other
       // VMAs of this MM (a split PMD across a VMA boundary), which that one need not reach.
-      if (!folio->large()) folio_move_anon_rmap(folio, vma);
+      if (!folio->large()) folio_move_anon_rmap(k, folio, vma);
       page.anon_exclusive = true;
       pte.write |= write;
       return Result::ok();
@@ -188,9 +197,29 @@ uint64_t pte_value(Kernel& k, const Pte& pte) {
   return pte.kind == Pte::Kind::present ? k.page(pte.pfn).value : 0;
 }
 
+bool migration_entry_at(MmStruct* mm, Vpn vpn) {
+  const Pmd* pmd = pmd_offset(mm, vpn);
+  if (pmd && pmd->kind == Pmd::Kind::migration) return true;
+  const Pte* pte = pte_offset(mm, vpn);
+  return pte && pte->kind == Pte::Kind::migration;
+}
+
+void migration_entry_wait(Kernel& k, MmStruct* mm, Vpn vpn) {
+  sched_point(k, Access::read, pte_id(mm, vpn), "migration_entry_wait");
+  if (!migration_entry_at(mm, vpn)) [[likely]] return;
+  LockHook* hook = k.locks.hook();
+  // Sequentially a migration entry never outlives the op that made it.
+  if (!hook) throw std::logic_error(fmt::format("pid {}: migration entry left at {:#x}", mm->pid, vpn));
+  hook->wait([mm, vpn] { return !migration_entry_at(mm, vpn); },
+             fmt::format("the migration entry at ({},{:#x})", mm->pid, vpn));
+}
+
 Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind) {
   Vma* vma = find_vma(mm, vpn);
   if (!vma || !vma_readable(k, vma)) return Result::segv();
+  // A page under migration: wait for it to be mapped again (the kernel waits on the
+  // folio lock the migration holds, then faults afresh).
+  migration_entry_wait(k, mm, vpn);
   if (kind == FaultKind::write && !(vma->flags & VM_WRITE)) return Result::segv();
   // The PMD level first (__handle_mm_fault): a THP fault on an empty PMD, then the huge
   // PMD itself. Either may fall back to the PTE level (no huge page to be had, or COW
@@ -265,7 +294,7 @@ void zap_page_range(Kernel& k, Vma* vma, Vpn start, Vpn end) {
   MmStruct* mm = vma->mm;
   for (Vpn v = start; v < end; ++v) {
     // zap_pmd_range: a huge PMD goes whole when the range covers it, else it is split.
-    if (Pmd* pmd = pmd_offset(mm, v); pmd_trans_huge(pmd)) {
+    if (Pmd* pmd = pmd_offset(mm, v); pmd_is_leaf(pmd)) {
       const Vpn base = pmd_base(mm, v);
       if (v == base && end - base >= mm->pmd_pages) {
         zap_huge_pmd(k, vma, base);
@@ -280,6 +309,7 @@ void zap_page_range(Kernel& k, Vma* vma, Vpn start, Vpn end) {
     {
       LockGuard ptl(k.locks, table->ptl, LockMode::write);
       Pte& pte = table->ptes[v % mm->pmd_pages];
+      sched_point(k, Access::write, pte_id(mm, v), "zap_pte_range");
       const Pte old = pte;
       pte = Pte{};
       if (old.kind == Pte::Kind::present) {

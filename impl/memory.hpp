@@ -9,6 +9,11 @@ namespace impl {
 
 enum class FaultKind : uint8_t { read, write, unshare };
 
+// A fault that meets a migration entry at vpn waits until it is gone (under a lock
+// hook; sequentially one there is a bug, a std::logic_error).
+void migration_entry_wait(Kernel& k, MmStruct* mm, Vpn vpn);
+bool migration_entry_at(MmStruct* mm, Vpn vpn);
+
 // Resolves a fault at vpn; ok when the PTE now maps what the access needs.
 ops::Result handle_mm_fault(Kernel& k, MmStruct* mm, Vpn vpn, FaultKind kind);
 

@@ -18,6 +18,8 @@ bool folio_movable(Kernel& k, const Folio* folio);
 
 // Moves `src` (movable) to `dst`, a fresh folio of the same order holding only the
 // allocation reference, and frees `src`. Afterwards the mappings and caches hold `dst`.
-void migrate_folio_to(Kernel& k, Folio* src, Folio* dst);
+// False (and `dst` freed, `src` mapped as before) when a concurrent op took a
+// reference on `src` or mapped it where the unmap did not look.
+bool migrate_folio_to(Kernel& k, Folio* src, Folio* dst);
 
 }  // namespace impl

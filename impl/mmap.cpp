@@ -20,6 +20,7 @@ uint32_t prot_flags(ops::Prot prot) {
 
 AddressSpace* new_shmem(Kernel& k, uint64_t pages) {
   AddressSpace* s = k.spaces.alloc();
+  s->i_mmap_rwsem.id = lock_id(LockClass::i_mmap_rwsem, s->id);
   s->object = k.next_shmem++;
   s->shmem = true;
   s->size = pages;

@@ -10,6 +10,8 @@
 // KSM pages in a range that moves are broken first (prep_move_vma): rmap_walk_ksm finds
 // a KSM page's PTEs at the addresses of its rmap items, which a move would leave behind.
 
+#include <algorithm>
+
 #include "impl/anon_vma.hpp"
 #include "impl/folio.hpp"
 #include "impl/ksm.hpp"
@@ -18,6 +20,7 @@
 #include "impl/memory.hpp"
 #include "impl/mmap.hpp"
 #include "impl/pgtable.hpp"
+#include "impl/sched_point.hpp"
 #include "impl/vma.hpp"
 
 namespace impl {
@@ -102,24 +105,32 @@ void assert_rmap_locks(Kernel& k, const Vma* vma, bool rmap_locks, std::string_v
   if (vma->anon_vma) k.locks.assert_held(vma->anon_vma->root->rwsem, LockMode::write, where);
 }
 
-void move_page_tables(Kernel& k, Vma* src, Vpn from, Vpn to, uint64_t pages, bool rmap_locks) {
-  std::optional<LockGuard> file_lock, anon_lock;
-  const bool take_rmap_locks = rmap_locks && !k.bugs.mremap_skips_rmap_locks;
-  if (take_rmap_locks && src->file) file_lock.emplace(k.locks, src->file->i_mmap_rwsem, LockMode::write);
-  if (take_rmap_locks && src->anon_vma) anon_lock.emplace(k.locks, src->anon_vma->root->rwsem, LockMode::write);
+// take_rmap_locks / drop_rmap_locks: held around each entry (a huge PMD, or the PTEs
+// of one PMD range) that moves while need_rmap_locks says a walk could miss it.
+class RmapLocks {
+ public:
+  RmapLocks(Kernel& k, const Vma* vma, bool take) : locks_(k.locks) {
+    if (take && vma->file) locks_.acquire(*(file_ = &vma->file->i_mmap_rwsem), LockMode::write);
+    if (take && vma->anon_vma) locks_.acquire(*(anon_ = &vma->anon_vma->root->rwsem), LockMode::write);
+  }
+  RmapLocks(const RmapLocks&) = delete;
+  RmapLocks& operator=(const RmapLocks&) = delete;
+  ~RmapLocks() {
+    if (anon_) locks_.release(*anon_);
+    if (file_) locks_.release(*file_);
+  }
+
+ private:
+  LockTracker& locks_;
+  Lock* file_ = nullptr;
+  Lock* anon_ = nullptr;
+};
+
+// move_ptes: the PTEs of [from, from + n), all in one PMD range at both ends.
+void move_ptes(Kernel& k, Vma* src, Vpn from, Vpn to, uint64_t n, bool rmap_locks) {
   MmStruct* mm = src->mm;
-  const uint64_t h = mm->pmd_pages;
-  for (uint64_t i = 0; i < pages; ++i) {
-    // A huge PMD moves whole when both ends are aligned and the move covers it
-    // (move_huge_pmd); otherwise it is split and its PTEs move one by one.
-    if (pmd_trans_huge(pmd_offset(mm, from + i))) {
-      assert_rmap_locks(k, src, rmap_locks, "move_huge_pmd");
-      if ((from + i) % h == 0 && (to + i) % h == 0 && pages - i >= h && move_huge_pmd(k, mm, from + i, to + i)) {
-        i += h - 1;
-        continue;
-      }
-      split_huge_pmd(k, src, from + i);
-    }
+  RmapLocks locks(k, src, rmap_locks && !k.bugs.mremap_skips_rmap_locks);
+  for (uint64_t i = 0; i < n; ++i) {
     Pte* old = pte_offset(mm, from + i);
     if (!old || old->kind == Pte::Kind::none) continue;
     assert_rmap_locks(k, src, rmap_locks, "move_ptes");
@@ -127,8 +138,36 @@ void move_page_tables(Kernel& k, Vma* src, Vpn from, Vpn to, uint64_t pages, boo
     Lock& new_lock = pte_lockptr(mm, to + i);
     std::optional<LockGuard> new_ptl;
     if (&new_lock != &pte_lockptr(mm, from + i)) new_ptl.emplace(k.locks, new_lock, LockMode::write);
-    pte_alloc(mm, to + i) = *old;
+    sched_point(k, Access::read, pte_id(mm, from + i), "move_ptes");
+    const Pte moving = *old;
+    sched_point(k, Access::write, pte_id(mm, to + i), "move_ptes");
+    pte_alloc(mm, to + i) = moving;
+    sched_point(k, Access::write, pte_id(mm, from + i), "move_ptes");
     *pte_offset(mm, from + i) = Pte{};
+  }
+}
+
+void move_page_tables(Kernel& k, Vma* src, Vpn from, Vpn to, uint64_t pages, bool rmap_locks) {
+  MmStruct* mm = src->mm;
+  const uint64_t h = mm->pmd_pages;
+  for (uint64_t i = 0; i < pages;) {
+    // A huge PMD (or a migration entry in its place) moves whole when both ends are
+    // aligned and the move covers it (move_huge_pmd); otherwise it is split and its
+    // PTEs move one by one.
+    if (pmd_is_leaf(pmd_offset(mm, from + i))) {
+      if ((from + i) % h == 0 && (to + i) % h == 0 && pages - i >= h) {
+        RmapLocks locks(k, src, rmap_locks && !k.bugs.pmd_move_skips_rmap_locks);
+        assert_rmap_locks(k, src, rmap_locks, "move_huge_pmd");
+        if (move_huge_pmd(k, mm, from + i, to + i)) {
+          i += h;
+          continue;
+        }
+      }
+      split_huge_pmd(k, src, from + i);
+    }
+    const uint64_t extent = std::min({pages - i, h - (from + i) % h, h - (to + i) % h});
+    move_ptes(k, src, from + i, to + i, extent, rmap_locks);
+    i += extent;
   }
 }
 

@@ -6,6 +6,17 @@
 
 namespace impl {
 
+uint64_t pmd_lock_id(const MmStruct* mm, Vpn vpn) {
+  return lock_id(LockClass::ptl, uint64_t(mm->pid) << 36 | (vpn - vpn % mm->pmd_pages) << 1);
+}
+
+std::unique_ptr<PteTable> pte_table_alloc(const MmStruct* mm, Vpn vpn) {
+  auto table = std::make_unique<PteTable>();
+  table->ptes.resize(mm->pmd_pages);
+  table->ptl.id = lock_id(LockClass::ptl, uint64_t(mm->pid) << 36 | (vpn - vpn % mm->pmd_pages) << 1 | 1);
+  return table;
+}
+
 Pmd* pmd_offset(MmStruct* mm, Vpn vpn) {
   uint64_t i = vpn / mm->pmd_pages;
   return i < mm->pgd.size() ? &mm->pgd[i] : nullptr;
@@ -27,8 +38,7 @@ static PteTable& table_alloc(MmStruct* mm, Vpn vpn) {
   Pmd& pmd = mm->pgd.at(vpn / mm->pmd_pages);
   if (pmd.kind == Pmd::Kind::none) {
     pmd.kind = Pmd::Kind::table;
-    pmd.table = std::make_unique<PteTable>();
-    pmd.table->ptes.resize(mm->pmd_pages);
+    pmd.table = pte_table_alloc(mm, vpn);
   }
   if (pmd.kind != Pmd::Kind::table)
     throw std::logic_error(fmt::format("pid {}: PTE wanted at {:#x}, under a huge PMD", mm->pid, vpn));

@@ -12,6 +12,12 @@ inline bool pmd_trans_huge(const Pmd* pmd) {           // a huge mapping: folio 
 }
 inline Vpn pmd_base(const MmStruct* mm, Vpn vpn) { return vpn - vpn % mm->pmd_pages; }
 Lock& pmd_lockptr(MmStruct* mm, Vpn vpn);
+// The stable ids of the PMD lock and of the PTE table's lock over vpn (Lock::id).
+uint64_t pmd_lock_id(const MmStruct* mm, Vpn vpn);
+// A PTE table for the range over vpn, all none, its lock named.
+std::unique_ptr<PteTable> pte_table_alloc(const MmStruct* mm, Vpn vpn);
+// A huge PMD, or a migration entry in its place: what moves, zaps and copies whole.
+inline bool pmd_is_leaf(const Pmd* pmd) { return pmd_trans_huge(pmd) || (pmd && pmd->kind == Pmd::Kind::migration); }
 
 PteTable* pte_table(MmStruct* mm, Vpn vpn);            // null unless the PMD is a PTE table
 Pte* pte_offset(MmStruct* mm, Vpn vpn);                // null unless the PMD is a PTE table

@@ -1,7 +1,10 @@
 #include "impl/rmap.hpp"
 
-#include "impl/ksm.hpp"
 #include <algorithm>
+
+#include "impl/anon_vma.hpp"
+#include "impl/ksm.hpp"
+#include "impl/rcu.hpp"
 
 #include <fmt/format.h>
 #include <stdexcept>
@@ -34,6 +37,7 @@ void maybe_deferred_split(Kernel& k, Folio* folio) {
 uint64_t linear_page_index(const Vma* vma, Vpn addr) { return vma->pgoff + (addr - vma->start); }
 
 void folio_add_new_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr) {
+  sched_point(k, Access::write, folio_id(folio), "folio_add_new_anon_rmap");
   folio->anon_vma = vma->anon_vma;
   folio->index = linear_page_index(vma, addr);
   Page& head = k.page(folio->pfn);
@@ -52,6 +56,7 @@ void folio_add_new_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr) {
 }
 
 void folio_add_shared_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr) {
+  sched_point(k, Access::write, folio_id(folio), "folio_add_anon_rmap_pte");
   folio->anon_vma = vma->anon_vma->root;
   folio->index = linear_page_index(vma, addr);
   k.page(folio->pfn).mapcount = 0;
@@ -59,6 +64,7 @@ void folio_add_shared_anon_rmap(Kernel& k, Folio* folio, Vma* vma, Vpn addr) {
 }
 
 void folio_add_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma) {
+  sched_point(k, Access::write, folio_id(folio), "folio_add_rmap_pte");
   Page& page = k.page(pfn);
   if (++page.mapcount == 0 && folio->large()) folio->nr_pages_mapped++;
   if (folio->large()) {
@@ -70,6 +76,7 @@ void folio_add_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma) {
 }
 
 void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma) {
+  sched_point(k, Access::write, folio_id(folio), "folio_remove_rmap_pte");
   Page& page = k.page(pfn);
   page.mapcount--;
   if (!folio->large()) {
@@ -91,6 +98,7 @@ void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma) {
 }
 
 void folio_add_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma) {
+  sched_point(k, Access::write, folio_id(folio), "folio_add_rmap_pmd");
   folio->entire_mapcount++;
   folio->large_mapcount++;
   mm_mapcount_add(folio, vma->mm, 1);
@@ -98,6 +106,7 @@ void folio_add_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma) {
 }
 
 void folio_remove_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma) {
+  sched_point(k, Access::write, folio_id(folio), "folio_remove_rmap_pmd");
   folio->entire_mapcount--;
   folio->large_mapcount--;
   mm_mapcount_add(folio, vma->mm, -1);
@@ -105,7 +114,10 @@ void folio_remove_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma) {
   maybe_deferred_split(k, folio);
 }
 
-void folio_move_anon_rmap(Folio* folio, Vma* vma) { folio->anon_vma = vma->anon_vma; }
+void folio_move_anon_rmap(Kernel& k, Folio* folio, Vma* vma) {
+  sched_point(k, Access::write, folio_id(folio), "folio_move_anon_rmap");
+  folio->anon_vma = vma->anon_vma;
+}
 
 int folio_mm_mapcount(const Folio* folio, const MmStruct* mm) {
   for (const auto& [m, n] : folio->mm_mapcount)
@@ -118,21 +130,99 @@ bool folio_mapped_by_other_mm(const Folio* folio, const MmStruct* mm) {
                      [&](const auto& e) { return e.first != mm; });
 }
 
+bool folio_mapped(Kernel& k, const Folio* folio) { return folio_mapcount(k, folio) > 0; }
+
+AnonVma* folio_get_anon_vma(Kernel& k, Folio* folio) {
+  // As folio_lock_anon_vma_read below, with a reference instead of the lock.
+  rcu_read_lock(k, "folio_get_anon_vma");
+  sched_point(k, Access::read, folio_id(folio), "folio_get_anon_vma");
+  AnonVma* av = folio->ksm() ? nullptr : folio->anon_vma;
+  if (av && (!folio_mapped(k, folio) || !anon_vma_get_unless_zero(k, av))) av = nullptr;
+  if (av && !folio_mapped(k, folio)) {
+    rcu_read_unlock(k, "folio_get_anon_vma");
+    put_anon_vma(k, av);
+    return nullptr;
+  }
+  rcu_read_unlock(k, "folio_get_anon_vma");
+  return av;
+}
+
+AnonVma* folio_lock_anon_vma_read(Kernel& k, Folio* folio) {
+  // folio->mapping is read without a lock: only RCU keeps what it names an anon_vma
+  // (SLAB_TYPESAFE_BY_RCU), and not necessarily this folio's any more.
+  rcu_read_lock(k, "folio_lock_anon_vma_read");
+  sched_point(k, Access::read, folio_id(folio), "folio_lock_anon_vma_read");
+  AnonVma* av = folio->anon_vma;
+  if (!av || !folio_mapped(k, folio)) {
+    rcu_read_unlock(k, "folio_lock_anon_vma_read");
+    return nullptr;
+  }
+  sched_point(k, Access::read, anon_vma_id(av), "folio_lock_anon_vma_read");
+  Lock& root_lock = av->root->rwsem;
+  if (k.locks.try_acquire(root_lock, LockMode::read)) {
+    // The re-check: a folio unmapped since it was read may have let its anon_vma be
+    // freed (and reused); one still mapped keeps it, since unlinking the last VMA of
+    // the tree needs the lock now held.
+    if (!k.bugs.anon_vma_read_lock_skips_recheck && !folio_mapped(k, folio)) {
+      k.locks.release(root_lock);
+      av = nullptr;
+    }
+    rcu_read_unlock(k, "folio_lock_anon_vma_read");
+    return av;
+  }
+  // The lock is contended: pin the anon_vma with a reference (unless it is being freed
+  // already), leave RCU, and sleep on the lock.
+  if (!anon_vma_get_unless_zero(k, av)) {
+    rcu_read_unlock(k, "folio_lock_anon_vma_read");
+    return nullptr;
+  }
+  if (!folio_mapped(k, folio)) {
+    rcu_read_unlock(k, "folio_lock_anon_vma_read");
+    put_anon_vma(k, av);
+    return nullptr;
+  }
+  rcu_read_unlock(k, "folio_lock_anon_vma_read");
+  k.locks.acquire(root_lock, LockMode::read);
+  // Ours was the last reference: the anon_vma went while we slept.
+  if (av->refcount == 1) {
+    k.locks.release(root_lock);
+    put_anon_vma(k, av);
+    return nullptr;
+  }
+  put_anon_vma(k, av);
+  return av;
+}
+
 namespace {
 
 void rmap_walk_anon(Kernel& k, Folio* folio, RmapWalkControl& rwc) {
-  AnonVma* anon_vma = folio->anon_vma;
-  LockGuard g(k.locks, anon_vma->root->rwsem, LockMode::read);
-  const uint64_t first = folio->index, last = folio->index + folio->nr_pages() - 1;
-  std::vector<AnonVmaChain*> hits;
-  anon_vma->rb_root.for_each_overlap(first, last, [&](AnonVmaChain& avc) { hits.push_back(&avc); });
-  for (AnonVmaChain* avc : hits)
-    if (!rwc.rmap_one(folio, avc->vma, avc->vma->vpn_of(first))) return;
+  // A walker holding a reference on the anon_vma (migration) locks it; any other finds
+  // it through folio_lock_anon_vma_read, which checks the folio is still mapped.
+  AnonVma* anon_vma = rwc.anon_vma;
+  if (anon_vma) k.locks.acquire(anon_vma->root->rwsem, LockMode::read);
+  else if (!(anon_vma = folio_lock_anon_vma_read(k, folio))) return;
+  // Released on the way out, also when an aborted execution unwinds through the walk.
+  struct Unlock {
+    LockTracker& locks;
+    Lock& lock;
+    ~Unlock() { locks.release(lock); }
+  } unlock{k.locks, anon_vma->root->rwsem};
+  if (!use_after_free(k, anon_vma, "anon_vma", "rmap_walk_anon")) {
+    const uint64_t first = folio->index, last = folio->index + folio->nr_pages() - 1;
+    std::vector<AnonVmaChain*> hits;
+    sched_point(k, Access::read, anon_vma_id(anon_vma), "rmap_walk_anon");
+    anon_vma->rb_root.for_each_overlap(first, last, [&](AnonVmaChain& avc) { hits.push_back(&avc); });
+    for (AnonVmaChain* avc : hits) {
+      if (use_after_free(k, avc->vma, "vma", "rmap_walk_anon")) break;
+      if (!rwc.rmap_one(folio, avc->vma, avc->vma->vpn_of(first))) break;
+    }
+  }
 }
 
 void rmap_walk_file(Kernel& k, Folio* folio, RmapWalkControl& rwc) {
   AddressSpace* mapping = folio->mapping;
   LockGuard g(k.locks, mapping->i_mmap_rwsem, LockMode::read);
+  sched_point(k, Access::read, mapping_id(mapping), "rmap_walk_file");
   const uint64_t first = folio->index, last = folio->index + folio->nr_pages() - 1;
   std::vector<Vma*> hits;
   mapping->i_mmap.for_each_overlap(first, last, [&](Vma& vma) { hits.push_back(&vma); });

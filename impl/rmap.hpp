@@ -15,6 +15,7 @@
 
 #include "impl/kernel.hpp"
 #include "impl/pgtable.hpp"
+#include "impl/sched_point.hpp"
 
 namespace impl {
 
@@ -34,7 +35,18 @@ void folio_remove_rmap_pte(Kernel& k, Folio* folio, pfn_t pfn, const Vma* vma);
 void folio_add_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma);
 void folio_remove_rmap_pmd(Kernel& k, Folio* folio, const Vma* vma);
 // An exclusive anon folio reused by a write fault moves to the writer's own anon_vma.
-void folio_move_anon_rmap(Folio* folio, Vma* vma);
+void folio_move_anon_rmap(Kernel& k, Folio* folio, Vma* vma);
+
+// folio_mapped: some page of the folio is mapped by a PTE or a PMD.
+bool folio_mapped(Kernel& k, const Folio* folio);
+// The anon_vma of a mapped anon folio, with a reference that keeps it alive (not its
+// VMAs) until put_anon_vma; null for an unmapped or KSM folio. Migration holds it from
+// unmapping the folio to mapping it back, when no mapping pins the anon_vma any more.
+AnonVma* folio_get_anon_vma(Kernel& k, Folio* folio);
+// The anon_vma of a mapped anon folio, its root's rwsem read-locked; null if the folio
+// is not mapped (any more). For walkers that hold neither the folio's anon_vma by a
+// reference nor the walked mm's mmap_lock.
+AnonVma* folio_lock_anon_vma_read(Kernel& k, Folio* folio);
 
 // How many mappings of the folio the MM has (PMD ones counted once).
 int folio_mm_mapcount(const Folio* folio, const MmStruct* mm);
@@ -47,17 +59,25 @@ struct RmapWalkControl {
   // Called for every VMA the walk reaches, with the address at which the folio's
   // first page would be mapped there. Return false to stop the walk.
   std::function<bool(Folio* folio, Vma* vma, Vpn addr)> rmap_one;
+  // An anon_vma the caller holds a reference on (folio_get_anon_vma): the walk locks
+  // that one instead of finding the folio's through folio_lock_anon_vma_read, which
+  // finds none for a folio that only migration entries name.
+  AnonVma* anon_vma = nullptr;
 };
 
 void rmap_walk(Kernel& k, Folio* folio, RmapWalkControl& rwc);
 
 // Calls fn(vma, vpn, pte) for every present PTE that maps one of the folio's pages, as
-// found by rmap_walk (the walk of try_to_unmap, folio_referenced and try_to_migrate).
+// found by rmap_walk (the walk of try_to_unmap, folio_referenced and try_to_migrate),
+// with the PTE's page table lock held: as page_vma_mapped_walk, it looks again under
+// the lock, since a fault, zap or move may have changed the PTE since it was first read.
+// `anon_vma`: one the caller holds a reference on (RmapWalkControl::anon_vma).
 template <class Fn>
-void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn);
-// Calls fn(vma, base, pmd) for every huge PMD that maps the (large) folio.
+void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn, AnonVma* anon_vma = nullptr);
+// Calls fn(vma, base, pmd) for every huge PMD that maps the (large) folio, with the PMD
+// lock held (and the PMD looked at again under it).
 template <class Fn>
-void folio_for_each_pmd(Kernel& k, Folio* folio, Fn fn);
+void folio_for_each_pmd(Kernel& k, Folio* folio, Fn fn, AnonVma* anon_vma = nullptr);
 
 // The (pid, vpn) pairs that map page `pfn` (by PTE or by PMD), found by rmap_walk.
 std::vector<ops::PageKey> page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pfn);
@@ -65,14 +85,20 @@ std::vector<ops::PageKey> page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pf
 void page_mappers_by_rmap(Kernel& k, Folio* folio, pfn_t pfn, std::vector<ops::PageKey>& out);
 
 template <class Fn>
-void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn) {
+void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn, AnonVma* anon_vma) {
   RmapWalkControl rwc;
+  rwc.anon_vma = anon_vma;
   rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
     for (pfn_t pfn = folio->pfn; pfn < folio->pfn + folio->nr_pages(); ++pfn) {
       const Vpn v = addr + (pfn - folio->pfn);  // may lie outside the VMA
       if (v < vma->start || v >= vma->end) continue;
+      sched_point(k, Access::read, pte_id(vma->mm, v), "page_vma_mapped_walk");
       Pte* pte = pte_offset(vma->mm, v);
-      if (pte && pte->kind == Pte::Kind::present && pte->pfn == pfn) fn(vma, v, *pte);
+      if (!pte || pte->kind != Pte::Kind::present || pte->pfn != pfn) continue;
+      // The table stays: freeing it needs the VMA out of the rmap tree, whose lock the
+      // walk holds.
+      LockGuard ptl(k.locks, pte_table(vma->mm, v)->ptl, LockMode::write);
+      if (pte->kind == Pte::Kind::present && pte->pfn == pfn) fn(vma, v, *pte);
     }
     return true;
   };
@@ -80,14 +106,18 @@ void folio_for_each_pte(Kernel& k, Folio* folio, Fn fn) {
 }
 
 template <class Fn>
-void folio_for_each_pmd(Kernel& k, Folio* folio, Fn fn) {
+void folio_for_each_pmd(Kernel& k, Folio* folio, Fn fn, AnonVma* anon_vma) {
   if (!folio->large()) return;
   RmapWalkControl rwc;
+  rwc.anon_vma = anon_vma;
   rwc.rmap_one = [&](Folio*, Vma* vma, Vpn addr) {
     // A PMD mapping needs the folio's first page at an aligned address inside the VMA.
     if (addr < vma->start || addr + folio->nr_pages() > vma->end || addr % vma->mm->pmd_pages) return true;
+    sched_point(k, Access::read, pmd_id(vma->mm, addr), "page_vma_mapped_walk");
     Pmd* pmd = pmd_offset(vma->mm, addr);
-    if (pmd && pmd->kind == Pmd::Kind::huge && pmd->pfn == folio->pfn) fn(vma, addr, *pmd);
+    if (!pmd || pmd->kind != Pmd::Kind::huge || pmd->pfn != folio->pfn) return true;
+    LockGuard ptl(k.locks, pmd->ptl, LockMode::write);
+    if (pmd->kind == Pmd::Kind::huge && pmd->pfn == folio->pfn) fn(vma, addr, *pmd);
     return true;
   };
   rmap_walk(k, folio, rwc);

@@ -26,6 +26,13 @@ class Slab {
     --live_;
   }
 
+  // A freed object becomes a live one again (SLAB_TYPESAFE_BY_RCU reuse): its memory
+  // and id stay, the caller sets its fields afresh.
+  void revive(T* obj) {
+    obj->freed = false;
+    ++live_;
+  }
+
   size_t live() const { return live_; }
 
   template <class Fn>

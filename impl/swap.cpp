@@ -1,5 +1,7 @@
 #include "impl/swap.hpp"
 
+#include "impl/sched_point.hpp"
+
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -35,10 +37,22 @@ void swap_free(Kernel& k, uint64_t slot) {
   if (--count > 0) return;
   k.swap.inuse--;
   k.swap.from_ksm[slot] = false;
-  if (Folio* folio = swap_cache_get_folio(k, slot)) delete_from_swap_cache(k, folio);
+  // free_swap_and_cache: the swap cache lets go of the folio only if nobody else has it
+  // locked (__try_to_reclaim_swap's folio_trylock): reclaim writing it out holds it
+  // locked, and deletes it from the swap cache itself. Under the lock it looks again:
+  // the folio may have left the swap cache since it was found there.
+  if (Folio* folio = swap_cache_get_folio(k, slot)) {
+    if (k.locks.holds(folio->lock)) {
+      delete_from_swap_cache(k, folio);
+    } else if (k.locks.try_acquire(folio->lock, LockMode::write)) {
+      if (folio->swap == slot) delete_from_swap_cache(k, folio);
+      k.locks.release(folio->lock);
+    }
+  }
 }
 
 void add_to_swap_cache(Kernel& k, Folio* folio, uint64_t slot) {
+  sched_point(k, Access::write, swap_cache_id(slot), "add_to_swap_cache");
   folio->swap = slot;
   if (folio->ksm()) k.swap.from_ksm[slot] = true;
   k.swap.cache[slot] = folio;
@@ -46,12 +60,14 @@ void add_to_swap_cache(Kernel& k, Folio* folio, uint64_t slot) {
 }
 
 void delete_from_swap_cache(Kernel& k, Folio* folio) {
+  sched_point(k, Access::write, swap_cache_id(*folio->swap), "delete_from_swap_cache");
   k.swap.cache.erase(*folio->swap);
   folio->swap.reset();
   folio_put(k, folio, static_cast<int>(folio->nr_pages()));
 }
 
 Folio* swap_cache_get_folio(Kernel& k, uint64_t slot) {
+  sched_point(k, Access::read, swap_cache_id(slot), "swap_cache_get_folio");
   auto it = k.swap.cache.find(slot);
   return it == k.swap.cache.end() ? nullptr : it->second;
 }

@@ -6,6 +6,7 @@
 #include "impl/folio.hpp"
 #include "impl/huge_memory.hpp"
 #include "impl/i_mmap.hpp"
+#include "impl/sched_point.hpp"
 
 namespace impl {
 namespace {
@@ -54,6 +55,7 @@ bool anon_vmas_compatible(const Bugs& bugs, const Vma* a, const Vma* b) {
 // Gives `dst` the anon_vma of `src` when `dst` absorbs pages of `src`.
 void dup_anon_vma(Kernel& k, Vma* dst, Vma* src) {
   if (src->anon_vma && !dst->anon_vma) {
+    sched_point(k, Access::write, vma_id(dst), "dup_anon_vma");
     dst->anon_vma = src->anon_vma;
     anon_vma_clone(k, dst, src);
   }
@@ -106,6 +108,7 @@ void vma_remove(Kernel& k, Vma* vma) {
     vma_interval_tree_remove(k, vma, file);
   }
   unlink_anon_vmas(k, vma);
+  sched_point(k, Access::free, vma_id(vma), "vm_area_free");
   k.vmas.free(vma);
   // A shmem object lives as long as something maps it.
   if (file && file->shmem && file->i_mmap.empty()) {
@@ -127,6 +130,7 @@ void vma_set_range(Kernel& k, Vma* vma, Vpn start, Vpn end, uint64_t pgoff) {
   anon_vma_pre_update(k, vma);
   auto& mt = vma->mm->mm_mt;
   if (mt.count(vma->start) && mt.at(vma->start) == vma) mt.erase(vma->start);
+  sched_point(k, Access::write, vma_id(vma), "vma_set_range");
   vma->start = start;
   vma->end = end;
   vma->pgoff = pgoff;
@@ -213,6 +217,7 @@ Vma* vma_modify_flags(Kernel& k, Vma* vma, Vpn start, Vpn end, uint32_t flags) {
   // No merge: split off what lies outside the range; `vma` keeps the range itself.
   if (start > vma->start) split_vma(k, vma, start, /*new_below=*/true);
   if (end < vma->end) split_vma(k, vma, end, /*new_below=*/false);
+  sched_point(k, Access::write, vma_id(vma), "vm_flags_reset");
   vma->flags = flags;
   return vma;
 }

@@ -10,6 +10,7 @@
 #include "impl/lru.hpp"
 #include "impl/pgtable.hpp"
 #include "impl/rmap.hpp"
+#include "impl/sched_point.hpp"
 #include "impl/swap.hpp"
 #include "impl/vma.hpp"
 
@@ -18,8 +19,8 @@ namespace {
 
 // try_to_unmap: every PTE of the folio becomes a swap entry for `slot`, or none.
 void try_to_unmap(Kernel& k, Folio* folio, std::optional<uint64_t> slot) {
-  folio_for_each_pte(k, folio, [&](Vma* vma, Vpn v, Pte& pte) {
-    LockGuard ptl(k.locks, pte_lockptr(vma->mm, v), LockMode::write);
+  folio_for_each_pte(k, folio, [&](Vma* vma, Vpn v, Pte& pte) {  // under the PTL
+    sched_point(k, Access::write, pte_id(vma->mm, v), "try_to_unmap_one");
     const Pte old = pte;
     if (slot) {
       swap_duplicate(k, *slot);
@@ -57,17 +58,20 @@ ops::FrameRef frame_ref(Kernel& k, Folio* folio) {
   return ops::FrameRef{kind, 0, 0, folio->mapping ? folio->mapping->object : 0, folio->index};
 }
 
-// No one holds the folio but its mappings and caches (folio_ref_freeze would succeed).
-bool only_expected_refs(Kernel& k, const Folio* folio) { return folio->refcount == folio_expected_refs(k, folio); }
-
-// Not mlocked, not pinned, nothing holding it but its mappings and caches.
-bool may_isolate(Kernel& k, const Folio* folio) {
-  if (folio->mlocked() && !k.bugs.reclaim_ignores_mlock) return false;
-  return folio->pincount == 0 && only_expected_refs(k, folio);
+// No one holds the folio but its mappings, its caches and reclaim's `held` references
+// (folio_ref_freeze would succeed).
+bool only_expected_refs(Kernel& k, const Folio* folio, int held) {
+  return folio->refcount == folio_expected_refs(k, folio) + held;
 }
 
-bool may_reclaim(Kernel& k, Folio* folio) {
-  if (!may_isolate(k, folio)) return false;
+// Not mlocked, not pinned, nothing holding it but its mappings and caches (and reclaim).
+bool may_isolate(Kernel& k, const Folio* folio, int held) {
+  if (folio->mlocked() && !k.bugs.reclaim_ignores_mlock) return false;
+  return folio->pincount == 0 && only_expected_refs(k, folio, held);
+}
+
+bool may_reclaim(Kernel& k, Folio* folio, int held) {
+  if (!may_isolate(k, folio, held)) return false;
   if (!folio->anon() && folio->swapbacked() && !folio_dirty(k, folio)) return true;  // clean shmem: dropped
   const bool lazyfree = k.page(folio->pfn).lazyfree;
   return !folio->swapbacked() || (folio->anon() && (lazyfree || folio->swap)) || get_swap_slot(k);
@@ -137,10 +141,18 @@ uint64_t shrink_inactive_list(Kernel& k, LruList list, uint64_t nr, bool ignore_
   for (Folio* folio : lru_folios_oldest_first(k, list)) {
     if (done >= nr) break;
     if (folio->freed || folio->lru != list) continue;
-    if (!ignore_references && folio_referenced(k, folio) > 0) {
-      if (folio->referenced || folio->swapbacked()) folio_activate(k, folio);
-      else folio->referenced = true;
-      continue;
+    if (!ignore_references) {
+      // Isolated (isolate_lru_folios): held while its rmap is walked, so that a
+      // concurrent unmap cannot free it under the walk. Reclaim holds no mmap_lock.
+      if (!folio_try_get(k, folio)) continue;
+      const bool referenced = folio_referenced(k, folio) > 0;
+      folio_put(k, folio);
+      if (folio->freed) continue;
+      if (referenced) {
+        if (folio->referenced || folio->swapbacked()) folio_activate(k, folio);
+        else folio->referenced = true;
+        continue;
+      }
     }
     if (reclaim_folio(k, folio, true)) ++done;
     else folio_activate(k, folio);
@@ -171,7 +183,7 @@ bool folio_dirty(Kernel& k, Folio* folio) {
 }
 
 bool unmap_folio(Kernel& k, Folio* folio) {
-  if (!may_isolate(k, folio)) return false;
+  if (!may_isolate(k, folio, 0)) return false;
   LockGuard folio_lock(k.locks, folio->lock, LockMode::write);
   try_to_unmap(k, folio, std::nullopt);
   return true;
@@ -190,14 +202,20 @@ unsigned folio_referenced(Kernel& k, Folio* folio) {
   return young;
 }
 
-bool reclaim_page(Kernel& k, Folio* folio, pfn_t pfn, bool record) {
-  if (!folio->large()) return reclaim_folio(k, folio, record);
-  if (folio->pincount > 0 || !only_expected_refs(k, folio)) return false;
-  if (!k.bugs.reclaim_ignores_mlock && page_mapped_locked(k, folio, pfn)) return false;
-  if (!k.page(pfn).lazyfree && !get_swap_slot(k)) return false;
+namespace {
+
+// reclaim_page of a large folio reclaim holds a reference on, which it drops.
+bool reclaim_held_page(Kernel& k, Folio* folio, pfn_t pfn, bool record) {
+  auto give_up = [&] {
+    folio_put(k, folio);
+    return false;
+  };
+  if (folio->pincount > 0 || !only_expected_refs(k, folio, 1)) return give_up();
+  if (!k.bugs.reclaim_ignores_mlock && page_mapped_locked(k, folio, pfn)) return give_up();
+  if (!k.page(pfn).lazyfree && !get_swap_slot(k)) return give_up();
   const auto mappers = page_mappers_by_rmap(k, folio, pfn);
   const bool zero_filled = k.page(pfn).value == 0;
-  if (!split_folio(k, folio)) return false;
+  if (!split_folio(k, folio, 1)) return false;  // takes the reference over
   // The page was mapped, so the split must leave it a folio of its own (VM_BUG_ON: a
   // split that missed a mapping of the folio freed it) unless it held only zeros: then
   // the split mapped it to the zero page, and it is gone.
@@ -206,19 +224,36 @@ bool reclaim_page(Kernel& k, Folio* folio, pfn_t pfn, bool record) {
   if (!zero_filled || mappers.empty())
     throw std::logic_error(fmt::format("reclaim: splitting folio {} freed its mapped page {}", folio->id, pfn));
   using Kind = ops::FrameRef::Kind;
-  if (record) k.reclaim_facts.push_back(ops::ReclaimFact{ops::FrameRef{Kind::mapped, mappers[0].first, mappers[0].second, 0, 0}});
+  if (record) k.ctx().reclaim_facts.push_back(ops::ReclaimFact{ops::FrameRef{Kind::mapped, mappers[0].first, mappers[0].second, 0, 0}});
   return true;
 }
 
+}  // namespace
+
+bool reclaim_page(Kernel& k, Folio* folio, pfn_t pfn, bool record) {
+  if (!folio->large()) return reclaim_folio(k, folio, record);
+  if (!folio_try_get(k, folio)) return false;
+  return reclaim_held_page(k, folio, pfn, record);
+}
+
 bool reclaim_folio(Kernel& k, Folio* folio, bool record) {
+  // Isolated first: a reference held from the checks (which walk the rmap) to the end,
+  // as isolate_lru_folios takes one; a folio a split or migration froze is passed over.
+  if (!folio_try_get(k, folio)) return false;
   if (folio->large()) {
     const auto pfn = reclaimable_page(k, folio);
-    return pfn && reclaim_page(k, folio, *pfn, record);
+    if (!pfn) {
+      folio_put(k, folio);
+      return false;
+    }
+    return reclaim_held_page(k, folio, *pfn, record);
   }
-  if (!may_reclaim(k, folio)) return false;
-  if (record) k.reclaim_facts.push_back(ops::ReclaimFact{frame_ref(k, folio)});
+  if (!may_reclaim(k, folio, 1)) {
+    folio_put(k, folio);
+    return false;
+  }
+  if (record) k.ctx().reclaim_facts.push_back(ops::ReclaimFact{frame_ref(k, folio)});
   LockGuard folio_lock(k.locks, folio->lock, LockMode::write);
-  folio_get(folio);  // isolated: held until the end
   if (folio->anon()) swap_out_anon(k, folio);
   else if (folio->swapbacked()) swap_out_shmem(k, folio);
   else write_back_file(k, folio);
@@ -247,7 +282,7 @@ uint64_t direct_reclaim_pass(Kernel& k, uint64_t nr) {
   for (LruList l : {LruList::inactive_anon, LruList::inactive_file, LruList::active_anon, LruList::active_file}) {
     for (Folio* folio : lru_folios_oldest_first(k, l)) {
       if (done >= nr) return done;
-      if (folio->freed || folio->lru != l || folio->touched == k.op_seq) continue;
+      if (folio->freed || folio->lru != l || folio->touched == k.ctx().op_seq) continue;
       done += reclaim_folio(k, folio, true);
     }
   }

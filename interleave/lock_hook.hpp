@@ -15,13 +15,20 @@ class SchedulerLockHook : public impl::LockHook {
   unsigned thread() const override { return sched_.active() ? sched_.self() : 0; }
   void acquire(const impl::Lock& lock, impl::LockMode mode, const std::function<bool()>& free,
                const std::function<void()>& take) override;
+  bool try_acquire(const impl::Lock& lock, impl::LockMode mode, const std::function<bool()>& free,
+                   const std::function<void()>& take) override;
   void release(const impl::Lock& lock) override;
+  void point(impl::Access kind, uint64_t object, std::string_view function) override;
+  void wait(const std::function<bool()>& ready, std::string_view what) override;
 
  private:
   Scheduler& sched_;
 };
 
-// The event object of a lock: its address, which names it within one execution.
+EventKind event_kind(impl::Access kind);
+
+// The event object of a lock: the stable id its owner gave it (impl::Lock::id), the
+// same in every execution from one prefix; its address for a lock nobody named.
 uint64_t lock_object(const impl::Lock& lock);
 
 }  // namespace interleave

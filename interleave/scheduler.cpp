@@ -148,6 +148,21 @@ void Scheduler::acquire(const std::function<bool()>& free, const std::function<v
   execution_.events.push_back(Event{self, kind, object, function});
 }
 
+bool Scheduler::try_acquire(const std::function<bool()>& free, const std::function<void()>& take, EventKind kind,
+                            uint64_t object, std::string_view function) {
+  std::unique_lock lock(mutex_);
+  if (aborting_) {
+    if (std::uncaught_exceptions() == 0) throw Aborted{};
+    return false;
+  }
+  const ThreadId self = running_;
+  switch_from(lock, self, true);
+  const bool took = free();
+  if (took) take();
+  execution_.events.push_back(Event{self, took ? kind : EventKind::read, object, function});
+  return took;
+}
+
 void Scheduler::block_while_not(std::unique_lock<std::mutex>& lock, ThreadId self, const std::function<bool()>& ready,
                                 const std::string& what) {
   while (!ready()) {

@@ -84,6 +84,11 @@ class Scheduler {
   // check and the take.
   void acquire(const std::function<bool()>& free, const std::function<void()>& take, EventKind kind,
                uint64_t object, std::string_view function, const std::string& what);
+  // From inside a body, a trylock: a scheduling point, then, with no switch, `take()`
+  // and an acquire event if `free()` holds, a read event on the lock if not. Whether
+  // it took the lock.
+  bool try_acquire(const std::function<bool()>& free, const std::function<void()>& take, EventKind kind,
+                   uint64_t object, std::string_view function);
   // The thread running now (from inside a body).
   ThreadId self() const { return running_; }
   // Whether run() is under way: code shared with sequential runs asks this first.

@@ -23,7 +23,8 @@ namespace {
 
 struct ZooEntry {
   std::string_view bug;
-  std::string_view kind;   // the kind of finding it gives
+  std::string_view kind;   // the kind of finding it gives; "interleave": only a group of
+                           // concurrent ops shows it (interleave_discipline_test.cpp)
   uint64_t sequences;      // found within this many sequences from seed 1
 };
 
@@ -43,6 +44,11 @@ const std::vector<ZooEntry>& zoo() {
       {"remove_rmap_bugs_on_shared_anon", "crash", 4},       // seed 2
       {"mremap_skips_rmap_locks", "rmap", 16},               // seed 11
       {"reclaim_gives_up", "reclaim", 8},                    // by the progress and ENOMEM checks
+      {"pmd_move_skips_rmap_locks", "interleave", 0},
+      {"fork_copies_page_tables_before_anon_vma_fork", "interleave", 0},
+      {"anon_vma_read_lock_skips_recheck", "interleave", 0},
+      {"migration_drops_anon_vma_reference", "interleave", 0},
+      {"split_skips_refcount_freeze", "interleave", 0},
   };
   return entries;
 }
@@ -83,6 +89,7 @@ TEST(BugZooList, EveryKindOfFindingOfTheRunner_IsGivenBySomeBug) {
 
 TEST_P(BugZoo, IsFoundByTheCampaignWithinItsBound_AsItsKindOfFinding) {
   const ZooEntry& entry = GetParam();
+  if (entry.kind == "interleave") GTEST_SKIP() << entry.bug << ": a concurrency discipline, see interleave_discipline_test";
   impl::Bugs bugs;
   ASSERT_TRUE(impl::set_bug(bugs, entry.bug));
   for (uint64_t seed = 1; seed <= entry.sequences; ++seed) {
